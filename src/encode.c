@@ -1,0 +1,375 @@
+/*
+ * encode.c
+ *		Turn one login into what the model sees, and measure how far apart
+ *		two logins are.
+ *
+ * Categorical fields (country, region, city, browser family, OS family,
+ * device class and two network prefixes) are one-hot: each value becomes
+ * its own dimension, found by hashing "field value".  Integer codes would
+ * make an RBF kernel treat country 11 as close to country 10.  A one-hot
+ * coordinate of sqrt(w / 2) makes a changed value cost exactly w in squared
+ * distance.
+ *
+ * The hour of day is a point on a circle, so 23:30 is close to 00:30, and is
+ * taken in UTC: a user's fixed offset from UTC shifts every hour alike and
+ * so leaves every distance on the circle unchanged.  The place is a point on
+ * the unit sphere.  Both are scaled so that the farthest two points (12
+ * hours apart, or antipodes) cost their weight.  A missing hour or place
+ * costs a quarter of its weight against a present one, as a point at the
+ * origin would.
+ */
+#include "postgres.h"
+
+#include <errno.h>
+#include <math.h>
+#include <sys/socket.h>
+
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/inet.h"
+
+#include "login_anomaly.h"
+#include "useragent.h"
+
+const char *const la_field_names[LA_NUM_FIELDS] = {
+	"country", "region", "city", "browser", "os", "device", "network",
+	"wide_network"
+};
+
+const char *const la_weight_names[LA_NUM_WEIGHTS] = {
+	"country", "region", "city", "browser", "os", "device", "network",
+	"wide_network", "hour", "place"
+};
+
+static const char unknown_value[] = "unknown";
+
+/* FNV-1a, 32 bits: stable across platforms, so stored models stay valid */
+static uint32
+fnv1a(uint32 h, const char *s, int len)
+{
+	for (int i = 0; i < len; i++)
+	{
+		h ^= (unsigned char) s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/*
+ * Compute every field's hash from the labels.  Region and city are hashed
+ * together with the levels above them, so Springfield in Illinois and
+ * Springfield in Missouri are different cities.
+ */
+void
+la_compute_hashes(LaLogin *login)
+{
+	for (int f = 0; f < LA_NUM_FIELDS; f++)
+	{
+		uint32		h = 2166136261u;
+		unsigned char tag = (unsigned char) f;
+
+		h = fnv1a(h, (const char *) &tag, 1);
+		if (f == LA_REGION || f == LA_CITY)
+		{
+			h = fnv1a(h, login->label[LA_COUNTRY], login->label_len[LA_COUNTRY]);
+			h = fnv1a(h, "", 1);
+		}
+		if (f == LA_CITY)
+		{
+			h = fnv1a(h, login->label[LA_REGION], login->label_len[LA_REGION]);
+			h = fnv1a(h, "", 1);
+		}
+		h = fnv1a(h, login->label[f], login->label_len[f]);
+		login->hash[f] = h & LA_HASH_MASK;
+	}
+}
+
+/*
+ * Set one field's label.  NULL or empty becomes "unknown"; a value longer
+ * than LA_VALUE_MAX bytes is cut at a character boundary, so a huge input
+ * costs no more than a normal one.  The caller keeps value alive.
+ */
+void
+la_set_field(LaLogin *login, LaField field, const char *value, int len)
+{
+	if (value == NULL || len <= 0)
+	{
+		value = unknown_value;
+		len = strlen(unknown_value);
+	}
+	else if (len > LA_VALUE_MAX)
+		len = pg_mbcliplen(value, len, LA_VALUE_MAX);
+
+	login->label[field] = value;
+	login->label_len[field] = len;
+}
+
+void
+la_hour_point(double hour, double *xy)
+{
+	double		angle = hour * (2.0 * M_PI / 24.0);
+
+	xy[0] = cos(angle);
+	xy[1] = sin(angle);
+}
+
+void
+la_place_point(double lat, double lon, double *xyz)
+{
+	double		phi = lat * (M_PI / 180.0);
+	double		lambda = lon * (M_PI / 180.0);
+
+	xyz[0] = cos(phi) * cos(lambda);
+	xyz[1] = cos(phi) * sin(lambda);
+	xyz[2] = sin(phi);
+}
+
+/* Set the time part; an infinite timestamp counts as missing */
+void
+la_set_time(LaLogin *login, bool has_ts, TimestampTz ts)
+{
+	int64		usec_of_day;
+
+	login->has_ts = has_ts && !TIMESTAMP_NOT_FINITE(ts);
+	login->ts = login->has_ts ? ts : 0;
+	if (!login->has_ts)
+	{
+		login->hour = 0;
+		login->hour_xy[0] = login->hour_xy[1] = 0;
+		return;
+	}
+
+	/* PostgreSQL's epoch is a UTC midnight, so this is the UTC time of day */
+	usec_of_day = ts % USECS_PER_DAY;
+	if (usec_of_day < 0)
+		usec_of_day += USECS_PER_DAY;
+	login->hour = (double) usec_of_day / USECS_PER_HOUR;
+	la_hour_point(login->hour, login->hour_xy);
+}
+
+/*
+ * Set the place.  Coordinates must be both present, finite and in range;
+ * anything else counts as missing, never as (0, 0).
+ */
+void
+la_set_place(LaLogin *login, bool has_lat, double lat, bool has_lon, double lon)
+{
+	login->has_place = has_lat && has_lon &&
+		isfinite(lat) && isfinite(lon) &&
+		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;
+	login->lat = login->has_place ? lat : 0;
+	login->lon = login->has_place ? lon : 0;
+	if (login->has_place)
+		la_place_point(lat, lon, login->place_xyz);
+	else
+		login->place_xyz[0] = login->place_xyz[1] = login->place_xyz[2] = 0;
+}
+
+/*
+ * Write the two network prefixes of an address as labels into buf, which
+ * must hold 2 * 64 bytes.  An IPv4-mapped IPv6 address is taken as IPv4.
+ */
+static void
+encode_networks(LaLogin *login, inet *ip, char *buf)
+{
+	unsigned char *a = ip_addr(ip);
+	char	   *narrow = buf;
+	char	   *wide = buf + 64;
+	static const unsigned char v4mapped[12] =
+	{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+	if (ip_family(ip) == PGSQL_AF_INET6 && memcmp(a, v4mapped, 12) == 0)
+		a += 12;
+	else if (ip_family(ip) == PGSQL_AF_INET6)
+	{
+		snprintf(narrow, 64, "%x:%x:%x:%x::/64",
+				 (a[0] << 8) | a[1], (a[2] << 8) | a[3],
+				 (a[4] << 8) | a[5], (a[6] << 8) | a[7]);
+		snprintf(wide, 64, "%x:%x:%x::/48",
+				 (a[0] << 8) | a[1], (a[2] << 8) | a[3], (a[4] << 8) | a[5]);
+		goto done;
+	}
+	snprintf(narrow, 64, "%u.%u.%u.0/24", a[0], a[1], a[2]);
+	snprintf(wide, 64, "%u.%u.0.0/16", a[0], a[1]);
+
+done:
+	la_set_field(login, LA_NETWORK, narrow, strlen(narrow));
+	la_set_field(login, LA_WIDE_NETWORK, wide, strlen(wide));
+}
+
+static void
+set_text_field(LaLogin *login, LaField field, text *value)
+{
+	if (value == NULL)
+		la_set_field(login, field, NULL, 0);
+	else
+		la_set_field(login, field, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
+/*
+ * Encode a login from its raw fields.  Any text argument may be NULL.  The
+ * labels of the result point into the arguments and into memory allocated
+ * in the current memory context.
+ */
+void
+la_encode_login(LaLogin *login, bool has_ts, TimestampTz ts,
+				Datum ip, bool ip_null,
+				text *country, text *region, text *city, text *user_agent,
+				bool has_lat, double lat, bool has_lon, double lon)
+{
+	LaUserAgent ua;
+
+	memset(login, 0, sizeof(LaLogin));
+	la_set_time(login, has_ts, ts);
+	la_set_place(login, has_lat, lat, has_lon, lon);
+
+	set_text_field(login, LA_COUNTRY, country);
+	set_text_field(login, LA_REGION, region);
+	set_text_field(login, LA_CITY, city);
+
+	if (user_agent == NULL)
+		la_classify_user_agent(NULL, 0, &ua);
+	else
+		la_classify_user_agent(VARDATA_ANY(user_agent),
+							   VARSIZE_ANY_EXHDR(user_agent), &ua);
+	la_set_field(login, LA_BROWSER, pstrdup(ua.browser), strlen(ua.browser));
+	la_set_field(login, LA_OS, pstrdup(ua.os), strlen(ua.os));
+	la_set_field(login, LA_DEVICE, ua.device, strlen(ua.device));
+
+	if (ip_null)
+	{
+		la_set_field(login, LA_NETWORK, NULL, 0);
+		la_set_field(login, LA_WIDE_NETWORK, NULL, 0);
+	}
+	else
+		encode_networks(login, DatumGetInetPP(ip), palloc(128));
+
+	la_compute_hashes(login);
+}
+
+/* Copy the parts of a login that the kernel needs; alpha is left at zero */
+void
+la_login_to_sv(const LaLogin *login, LaSupportVector *sv)
+{
+	memset(sv, 0, sizeof(LaSupportVector));
+	sv->has_ts = login->has_ts;
+	sv->has_place = login->has_place;
+	sv->hour = login->hour;
+	sv->lat = login->lat;
+	sv->lon = login->lon;
+	memcpy(sv->hour_xy, login->hour_xy, sizeof(sv->hour_xy));
+	memcpy(sv->place_xyz, login->place_xyz, sizeof(sv->place_xyz));
+	memcpy(sv->hash, login->hash, sizeof(sv->hash));
+}
+
+/*
+ * Squared distance between a support vector and a login in the weighted
+ * feature space.  It equals the squared Euclidean distance between the
+ * sparse vectors that train.c gives libsvm, so scoring with it matches
+ * libsvm's own RBF kernel without building those vectors.
+ */
+double
+la_login_distance(const double *weights, const LaSupportVector *sv,
+				  const LaLogin *login)
+{
+	double		d = 0.0;
+
+	for (int f = 0; f < LA_NUM_FIELDS; f++)
+	{
+		if (sv->hash[f] != login->hash[f])
+			d += weights[f];
+	}
+
+	if (sv->has_ts && login->has_ts)
+	{
+		double		dot = sv->hour_xy[0] * login->hour_xy[0] +
+			sv->hour_xy[1] * login->hour_xy[1];
+
+		d += weights[LA_W_HOUR] * (2.0 - 2.0 * dot) / 4.0;
+	}
+	else if (sv->has_ts != login->has_ts)
+		d += weights[LA_W_HOUR] / 4.0;
+
+	if (sv->has_place && login->has_place)
+	{
+		double		dot = sv->place_xyz[0] * login->place_xyz[0] +
+			sv->place_xyz[1] * login->place_xyz[1] +
+			sv->place_xyz[2] * login->place_xyz[2];
+
+		d += weights[LA_W_PLACE] * (2.0 - 2.0 * dot) / 4.0;
+	}
+	else if (sv->has_place != login->has_place)
+		d += weights[LA_W_PLACE] / 4.0;
+
+	/* rounding can leave a tiny negative for identical points */
+	return d > 0.0 ? d : 0.0;
+}
+
+/*
+ * Parse a weight specification such as "country=1, browser=0.5" into
+ * weights.  Fields not named keep the value already there.  Returns NULL on
+ * success, or a message naming the bad item, so that a setting's check hook
+ * can use it without raising an error.
+ */
+char *
+la_parse_weights(const char *spec, double *weights)
+{
+	char	   *copy = pstrdup(spec);
+	char	   *item;
+	char	   *save = NULL;
+	double		parsed[LA_NUM_WEIGHTS];
+
+	memcpy(parsed, weights, sizeof(parsed));
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save))
+	{
+		char	   *eq = strchr(item, '=');
+		char	   *name = item;
+		char	   *end;
+		double		value;
+		int			w;
+
+		if (eq == NULL)
+			return psprintf("Weight \"%s\" is not a name=value pair.", item);
+		*eq = '\0';
+		while (*name == ' ')
+			name++;
+		for (end = eq - 1; end >= name && *end == ' '; end--)
+			*end = '\0';
+
+		for (w = 0; w < LA_NUM_WEIGHTS; w++)
+		{
+			if (strcmp(name, la_weight_names[w]) == 0)
+				break;
+		}
+		if (w == LA_NUM_WEIGHTS)
+			return psprintf("Unknown weight \"%s\"; valid names are country, region, city, browser, os, device, network, wide_network, hour and place.", name);
+
+		errno = 0;
+		value = strtod(eq + 1, &end);
+		while (*end == ' ')
+			end++;
+		if (errno != 0 || end == eq + 1 || *end != '\0' ||
+			!isfinite(value) || value < 0.0 || value > 1000.0)
+			return psprintf("Weight \"%s\" must be a number from 0 to 1000, not \"%s\".",
+							name, eq + 1);
+		parsed[w] = value;
+	}
+	pfree(copy);
+	memcpy(weights, parsed, sizeof(parsed));
+	return NULL;
+}
+
+/* Format weights as the specification la_parse_weights reads */
+char *
+la_format_weights(const double *weights)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int w = 0; w < LA_NUM_WEIGHTS; w++)
+		appendStringInfo(&buf, "%s%s=%g", w ? ", " : "", la_weight_names[w],
+						 weights[w]);
+	return buf.data;
+}

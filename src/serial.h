@@ -1,0 +1,62 @@
+/*
+ * serial.h
+ *		Byte readers and writers for the stored formats, and JSON helpers for
+ *		their text forms.  Stored integers and doubles are big-endian, so a
+ *		value means the same on every platform.
+ */
+#ifndef LA_SERIAL_H
+#define LA_SERIAL_H
+
+#include "postgres.h"
+
+#include "lib/stringinfo.h"
+#include "utils/jsonb.h"
+
+/* Reads a byte buffer whose every byte may be hostile */
+typedef struct LaReader
+{
+	const unsigned char *data;
+	size_t		len;
+	size_t		pos;
+	const char *what;			/* "model" or "feature vector", for errors */
+} LaReader;
+
+extern void la_reader_init(LaReader *r, const void *data, size_t len,
+						   const char *what);
+extern uint8 la_read_u8(LaReader *r);
+extern uint16 la_read_u16(LaReader *r);
+extern uint32 la_read_u32(LaReader *r);
+extern int64 la_read_i64(LaReader *r);
+extern double la_read_f8(LaReader *r);
+extern const char *la_read_bytes(LaReader *r, size_t n);
+extern void la_reader_finish(LaReader *r);
+extern void la_corrupt(const LaReader *r, const char *detail) pg_attribute_noreturn();
+
+extern void la_write_u8(StringInfo buf, uint8 v);
+extern void la_write_u16(StringInfo buf, uint16 v);
+extern void la_write_u32(StringInfo buf, uint32 v);
+extern void la_write_i64(StringInfo buf, int64 v);
+extern void la_write_f8(StringInfo buf, double v);
+
+/* JSON output */
+extern void la_json_double(StringInfo buf, double v);
+extern void la_json_string(StringInfo buf, const char *s, int len);
+extern void la_json_timestamp(StringInfo buf, TimestampTz ts);
+
+/* JSON input: walk a parsed jsonb value */
+extern Jsonb *la_json_parse(const char *text, const char *what);
+extern JsonbValue *la_json_key(JsonbContainer *obj, const char *key);
+extern double la_json_get_double(JsonbValue *v, const char *key, const char *what);
+extern int64 la_json_get_int(JsonbValue *v, const char *key, const char *what,
+							 int64 min, int64 max);
+extern char *la_json_get_string(JsonbValue *v, const char *key, const char *what,
+								int *len);
+extern TimestampTz la_json_get_timestamp(JsonbValue *v, const char *key,
+										 const char *what);
+extern JsonbContainer *la_json_get_container(JsonbValue *v, const char *key,
+											 const char *what, bool array);
+extern void la_json_check_keys(JsonbContainer *obj, const char *const *keys,
+							   const char *what);
+extern void la_json_invalid(const char *what, const char *detail) pg_attribute_noreturn();
+
+#endif							/* LA_SERIAL_H */

@@ -1,0 +1,667 @@
+/*
+ * trigger.c
+ *		The check_login trigger: score each new login against its user's
+ *		model, and for an unusual one write an alert to the outbox and send
+ *		NOTIFY, all in the login's own transaction.
+ *
+ * The outbox row is the record; NOTIFY only wakes a listener, since
+ * notifications are lost when nobody listens.  Both take effect at commit,
+ * so a login that is rolled back, also to a savepoint, leaves neither.
+ *
+ * Scoring runs in a subtransaction.  An error there (a corrupt model, a
+ * column of the wrong type) does not fail the INSERT unless
+ * login_anomaly.fail_closed is on: it becomes a WARNING and an alert of
+ * kind scoring_failed, so the login is kept and someone hears of it.
+ *
+ * The function is SECURITY DEFINER with a fixed search_path, so the
+ * application role needs no right on the models or alerts tables, and
+ * every name it uses is schema-qualified.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/timestamp.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+
+#include "login_anomaly.h"
+#include "model_cache.h"
+
+PG_FUNCTION_INFO_V1(la_check_login);
+PG_FUNCTION_INFO_V1(la_trigger_stats);
+
+/* The login's columns that check_login reads, in trigger-argument order */
+typedef enum LoginColumn
+{
+	COL_USER_ID,
+	COL_TS,
+	COL_IP,
+	COL_COUNTRY,
+	COL_REGION,
+	COL_CITY,
+	COL_USER_AGENT,
+	COL_LAT,
+	COL_LON,
+	COL_LOGIN_REF,
+	NUM_COLUMNS
+} LoginColumn;
+
+static const char *const column_keys[NUM_COLUMNS] = {
+	"user_id", "ts", "ip", "country", "region", "city", "user_agent", "lat",
+	"lon", "login_ref"
+};
+
+/* Default column names; the login reference falls back to "id" */
+static const char *const default_columns[NUM_COLUMNS] = {
+	"user_id", "ts", "ip", "country", "region", "city", "user_agent", "lat",
+	"lon", "login_id"
+};
+
+/* How one trigger was set up through its arguments */
+typedef struct TriggerConfig
+{
+	int			attnum[NUM_COLUMNS];	/* 0: the table has no such column */
+	double		threshold;
+	const char *channel;
+} TriggerConfig;
+
+/* What one login looked like, for the alert row */
+typedef struct LoginRow
+{
+	char	   *user_id;
+	char	   *login_ref;
+	bool		has_ts;
+	TimestampTz ts;
+	bool		has_ip;
+	Datum		ip;
+	text	   *field[NUM_COLUMNS];
+	bool		has_lat;
+	bool		has_lon;
+	double		lat;
+	double		lon;
+	LaLogin		login;
+	bool		encoded;
+} LoginRow;
+
+/* Outcome of scoring one login */
+typedef struct Verdict
+{
+	bool		failed;
+	char	   *error;
+	bool		has_model;
+	double		score;
+	Datum		reasons;		/* text[], or 0 */
+} Verdict;
+
+/* User agents stored in alert rows are cut to this many bytes */
+#define ALERT_USER_AGENT_MAX 1024
+
+/* Strings in a NOTIFY payload are cut to this many bytes each */
+#define PAYLOAD_FIELD_MAX 200
+
+/* NOTIFY is skipped above this queue usage; the outbox still has the alert */
+#define NOTIFY_QUEUE_LIMIT 0.9
+
+static int64 stat_scored = 0;
+static int64 stat_alerts = 0;
+static int64 stat_without_model = 0;
+static int64 stat_failures = 0;
+static int64 stat_notify_skipped = 0;
+
+static SPIPlanPtr insert_plan = NULL;
+
+static int
+find_column(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+			return i + 1;
+	}
+	return 0;
+}
+
+/*
+ * Read the trigger's arguments: key=value pairs that rename columns
+ * (user_id=account, ...) or set threshold and channel.
+ */
+static void
+parse_config(TriggerData *trigdata, TriggerConfig *cfg)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	const char *names[NUM_COLUMNS];
+
+	memcpy(names, default_columns, sizeof(names));
+	cfg->threshold = la_threshold;
+	cfg->channel = la_channel;
+
+	for (int i = 0; i < trigger->tgnargs; i++)
+	{
+		char	   *arg = pstrdup(trigger->tgargs[i]);
+		char	   *eq = strchr(arg, '=');
+		int			c;
+
+		if (eq == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid check_login argument \"%s\"", arg),
+					 errhint("Arguments are key=value, for example 'user_id=account_id' or 'threshold=0.9'.")));
+		*eq = '\0';
+
+		if (strcmp(arg, "threshold") == 0)
+		{
+			char	   *end;
+
+			cfg->threshold = strtod(eq + 1, &end);
+			if (*end != '\0' || end == eq + 1 || !(cfg->threshold >= 0.0 && cfg->threshold <= 1.0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid check_login threshold \"%s\"", eq + 1),
+						 errhint("The threshold is a number from 0 to 1.")));
+			continue;
+		}
+		if (strcmp(arg, "channel") == 0)
+		{
+			if (eq[1] == '\0' || strlen(eq + 1) >= NAMEDATALEN)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid check_login channel \"%s\"", eq + 1)));
+			cfg->channel = eq + 1;
+			continue;
+		}
+		for (c = 0; c < NUM_COLUMNS; c++)
+		{
+			if (strcmp(arg, column_keys[c]) == 0)
+				break;
+		}
+		if (c == NUM_COLUMNS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("unknown check_login argument \"%s\"", arg),
+					 errhint("Keys are user_id, ts, ip, country, region, city, user_agent, lat, lon, login_ref, threshold and channel.")));
+		names[c] = eq + 1;
+		if (find_column(desc, names[c]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of table \"%s\" does not exist",
+							names[c], RelationGetRelationName(trigdata->tg_relation)),
+					 errdetail("The check_login argument %s=%s names it.", arg, names[c])));
+	}
+
+	for (int c = 0; c < NUM_COLUMNS; c++)
+		cfg->attnum[c] = find_column(desc, names[c]);
+	if (cfg->attnum[COL_LOGIN_REF] == 0)
+		cfg->attnum[COL_LOGIN_REF] = find_column(desc, "id");
+	if (cfg->attnum[COL_USER_ID] == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("table \"%s\" has no column \"%s\"",
+						RelationGetRelationName(trigdata->tg_relation), names[COL_USER_ID]),
+				 errhint("Name the user id column with the trigger argument 'user_id=COLUMN'.")));
+}
+
+static Oid
+column_type(TupleDesc desc, int attnum)
+{
+	return TupleDescAttr(desc, attnum - 1)->atttypid;
+}
+
+/* A column's value as text, whatever its type; NULL when absent or null */
+static text *
+column_text(HeapTuple tuple, TupleDesc desc, int attnum)
+{
+	bool		isnull;
+	Datum		d;
+	Oid			type;
+	Oid			out;
+	bool		varlena;
+
+	if (attnum == 0)
+		return NULL;
+	d = heap_getattr(tuple, attnum, desc, &isnull);
+	if (isnull)
+		return NULL;
+	type = column_type(desc, attnum);
+	if (type == TEXTOID || type == VARCHAROID || type == BPCHAROID)
+		return DatumGetTextPP(d);
+	getTypeOutputInfo(type, &out, &varlena);
+	return cstring_to_text(OidOutputFunctionCall(out, d));
+}
+
+static bool
+column_double(HeapTuple tuple, TupleDesc desc, int attnum, const char *key,
+			  double *result)
+{
+	bool		isnull;
+	Datum		d;
+
+	if (attnum == 0)
+		return false;
+	d = heap_getattr(tuple, attnum, desc, &isnull);
+	if (isnull)
+		return false;
+	switch (column_type(desc, attnum))
+	{
+		case FLOAT8OID:
+			*result = DatumGetFloat8(d);
+			break;
+		case FLOAT4OID:
+			*result = DatumGetFloat4(d);
+			break;
+		case NUMERICOID:
+			*result = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+			break;
+		case INT2OID:
+			*result = DatumGetInt16(d);
+			break;
+		case INT4OID:
+			*result = DatumGetInt32(d);
+			break;
+		case INT8OID:
+			*result = (double) DatumGetInt64(d);
+			break;
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column for %s has type %s, not a number", key,
+							format_type_be(column_type(desc, attnum)))));
+	}
+	return true;
+}
+
+/* Read the login's columns; fills row as far as it gets before an error */
+static void
+read_login(TriggerData *trigdata, const TriggerConfig *cfg, LoginRow *row)
+{
+	HeapTuple	tuple = trigdata->tg_trigtuple;
+	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	text	   *t;
+	bool		isnull;
+	Datum		d;
+
+	t = column_text(tuple, desc, cfg->attnum[COL_USER_ID]);
+	if (t != NULL)
+		row->user_id = text_to_cstring(t);
+	t = column_text(tuple, desc, cfg->attnum[COL_LOGIN_REF]);
+	if (t != NULL)
+		row->login_ref = text_to_cstring(t);
+	for (int c = COL_COUNTRY; c <= COL_USER_AGENT; c++)
+		row->field[c] = column_text(tuple, desc, cfg->attnum[c]);
+
+	if (cfg->attnum[COL_TS] != 0)
+	{
+		d = heap_getattr(tuple, cfg->attnum[COL_TS], desc, &isnull);
+		if (!isnull)
+		{
+			Oid			type = column_type(desc, cfg->attnum[COL_TS]);
+
+			/* a timestamp without time zone is taken as UTC */
+			if (type != TIMESTAMPTZOID && type != TIMESTAMPOID)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("login time column has type %s, not timestamptz",
+								format_type_be(type))));
+			row->has_ts = true;
+			row->ts = DatumGetTimestampTz(d);
+		}
+	}
+
+	if (cfg->attnum[COL_IP] != 0)
+	{
+		d = heap_getattr(tuple, cfg->attnum[COL_IP], desc, &isnull);
+		if (!isnull)
+		{
+			Oid			type = column_type(desc, cfg->attnum[COL_IP]);
+
+			if (type == INETOID || type == CIDROID)
+				row->ip = d;
+			else
+			{
+				t = column_text(tuple, desc, cfg->attnum[COL_IP]);
+				row->ip = DirectFunctionCall1(inet_in, CStringGetDatum(text_to_cstring(t)));
+			}
+			row->has_ip = true;
+		}
+	}
+
+	row->has_lat = column_double(tuple, desc, cfg->attnum[COL_LAT], "lat", &row->lat);
+	row->has_lon = column_double(tuple, desc, cfg->attnum[COL_LON], "lon", &row->lon);
+
+	la_encode_login(&row->login, row->has_ts, row->ts, row->ip, !row->has_ip,
+					row->field[COL_COUNTRY], row->field[COL_REGION],
+					row->field[COL_CITY], row->field[COL_USER_AGENT],
+					row->has_lat, row->lat, row->has_lon, row->lon);
+	row->encoded = true;
+}
+
+/* Read, encode and score one login; every error here is contained */
+static void
+score_login(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Verdict *v)
+{
+	const LaModel *model;
+
+	parse_config(trigdata, cfg);
+	read_login(trigdata, cfg, row);
+	if (row->user_id == NULL)
+	{
+		v->has_model = false;
+		return;
+	}
+
+	model = la_cached_model(row->user_id);
+	v->has_model = model != NULL;
+	if (model == NULL)
+		return;
+	v->score = la_score(model, &row->login);
+	if (v->score > cfg->threshold)
+		v->reasons = la_explain(model, &row->login);
+}
+
+/*
+ * Run score_login in a subtransaction.  On error the subtransaction is
+ * rolled back and the error is either re-raised (fail_closed) or turned
+ * into v->failed with its message.
+ */
+static void
+score_login_safely(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Verdict *v)
+{
+	MemoryContext oldcontext = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcontext);
+
+	PG_TRY();
+	{
+		score_login(trigdata, cfg, row, v);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcontext);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcontext);
+		CurrentResourceOwner = oldowner;
+
+		if (la_fail_closed)
+			ReThrowError(edata);
+		v->failed = true;
+		v->error = edata->message;
+		ereport(WARNING,
+				(errmsg("login_anomaly could not score a login of user \"%s\": %s",
+						row->user_id ? row->user_id : "(unknown)", edata->message),
+				 errdetail("The login was stored and an alert of kind scoring_failed was written."),
+				 errhint("Set login_anomaly.fail_closed to make such errors fail the INSERT.")));
+	}
+	PG_END_TRY();
+}
+
+/* Cut a string to at most max bytes at a character boundary */
+static char *
+clip(const char *s, int max)
+{
+	int			len = strlen(s);
+
+	if (len <= max)
+		return pstrdup(s);
+	return pnstrdup(s, pg_mbcliplen(s, len, max));
+}
+
+static Datum
+text_or_null(text *t, bool *isnull)
+{
+	*isnull = (t == NULL);
+	return t ? PointerGetDatum(t) : (Datum) 0;
+}
+
+/* Insert the alert row and return its id */
+static int64
+insert_alert(TriggerData *trigdata, const TriggerConfig *cfg,
+			 const LoginRow *row, const Verdict *v)
+{
+	Oid			types[20] = {
+		TEXTOID, OIDOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, INETOID, TEXTOID,
+		TEXTOID, TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, FLOAT8OID, FLOAT8OID, TEXTOID, TEXTARRAYOID, TEXTOID
+	};
+	Datum		values[20];
+	char		nulls[20];
+	bool		isnull[20] = {0};
+	const LaLogin *login = &row->login;
+	int64		alert_id;
+	bool		idnull;
+	int			ret;
+
+	values[0] = CStringGetTextDatum(v->failed ? "scoring_failed" : "anomaly");
+	values[1] = ObjectIdGetDatum(RelationGetRelid(trigdata->tg_relation));
+	values[2] = row->login_ref ? CStringGetTextDatum(row->login_ref) : (Datum) 0;
+	isnull[2] = row->login_ref == NULL;
+	values[3] = CStringGetTextDatum(row->user_id ? row->user_id : "(unknown)");
+	values[4] = TimestampTzGetDatum(row->ts);
+	isnull[4] = !row->has_ts;
+	values[5] = row->ip;
+	isnull[5] = !row->has_ip;
+	values[6] = text_or_null(row->field[COL_COUNTRY], &isnull[6]);
+	values[7] = text_or_null(row->field[COL_REGION], &isnull[7]);
+	values[8] = text_or_null(row->field[COL_CITY], &isnull[8]);
+	values[9] = Float8GetDatum(row->lat);
+	isnull[9] = !row->has_lat || !isfinite(row->lat);
+	values[10] = Float8GetDatum(row->lon);
+	isnull[10] = !row->has_lon || !isfinite(row->lon);
+	isnull[11] = row->field[COL_USER_AGENT] == NULL;
+	if (!isnull[11])
+		values[11] = CStringGetTextDatum(clip(text_to_cstring(row->field[COL_USER_AGENT]),
+											  ALERT_USER_AGENT_MAX));
+	for (int i = 0; i < 3; i++)
+	{
+		LaField		f = LA_BROWSER + i;
+
+		isnull[12 + i] = !row->encoded;
+		if (row->encoded)
+			values[12 + i] = PointerGetDatum(cstring_to_text_with_len(login->label[f],
+																	  login->label_len[f]));
+	}
+	values[15] = Float8GetDatum(v->score);
+	isnull[15] = v->failed || !v->has_model;
+	values[16] = Float8GetDatum(cfg->threshold);
+	values[17] = CStringGetTextDatum(v->has_model && !v->failed ? la_risk_level(v->score) : "medium");
+	if (v->reasons != (Datum) 0)
+		values[18] = v->reasons;
+	else
+	{
+		Datum		item = CStringGetTextDatum(v->failed ? "scoring failed" :
+											   !v->has_model ? "no model for this user yet" :
+											   "unusual combination of usual values");
+
+		values[18] = PointerGetDatum(construct_array(&item, 1, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	values[19] = v->error ? CStringGetTextDatum(v->error) : (Datum) 0;
+	isnull[19] = v->error == NULL;
+
+	for (int i = 0; i < 20; i++)
+		nulls[i] = isnull[i] ? 'n' : ' ';
+
+	SPI_connect();
+	if (insert_plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(
+									   "INSERT INTO login_anomaly.alerts (kind, login_table, login_ref, user_id, "
+									   "login_ts, ip, country, region, city, lat, lon, user_agent, browser, os, "
+									   "device, score, threshold, risk, reasons, error) "
+									   "VALUES ($1, $2::pg_catalog.regclass, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+									   "$12, $13, $14, $15, $16, $17, $18, $19, $20) RETURNING alert_id",
+									   20, types);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		insert_plan = plan;
+	}
+	ret = SPI_execute_plan(insert_plan, values, nulls, false, 1);
+	if (ret != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
+		elog(ERROR, "could not insert into login_anomaly.alerts: %s",
+			 SPI_result_code_string(ret));
+	alert_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &idnull));
+	SPI_finish();
+	return alert_id;
+}
+
+static void
+payload_string(StringInfo buf, const char *key, const char *value)
+{
+	char	   *cut;
+
+	if (value == NULL)
+		return;
+	cut = clip(value, PAYLOAD_FIELD_MAX);
+	appendStringInfo(buf, ", \"%s\": ", key);
+	escape_json(buf, cut);
+	pfree(cut);
+}
+
+/*
+ * Send the wake-up.  The payload is a small JSON object: the alert id and
+ * a short summary.  Each string is cut to PAYLOAD_FIELD_MAX bytes at a
+ * character boundary, so even with JSON escaping (at most 6 bytes per input
+ * byte) it stays far below NOTIFY's 8000-byte limit.
+ */
+static void
+notify_alert(const TriggerConfig *cfg, int64 alert_id, const LoginRow *row,
+			 const Verdict *v)
+{
+	StringInfoData buf;
+	double		usage;
+
+	usage = DatumGetFloat8(DirectFunctionCall1(pg_notification_queue_usage, (Datum) 0));
+	if (usage > NOTIFY_QUEUE_LIMIT)
+	{
+		stat_notify_skipped++;
+		ereport(WARNING,
+				(errmsg("login_anomaly skipped NOTIFY for alert " INT64_FORMAT ": the notification queue is %.0f%% full",
+						alert_id, usage * 100.0),
+				 errdetail("The alert is in login_anomaly.alerts; a mailer polling the outbox still finds it."),
+				 errhint("Check for a session that is listening but not reading its notifications.")));
+		return;
+	}
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"alert_id\": " INT64_FORMAT ", \"kind\": \"%s\"",
+					 alert_id, v->failed ? "scoring_failed" : "anomaly");
+	payload_string(&buf, "user_id", row->user_id);
+	if (v->has_model && !v->failed)
+		appendStringInfo(&buf, ", \"score\": %.4f, \"risk\": \"%s\"",
+						 v->score, la_risk_level(v->score));
+	if (row->field[COL_COUNTRY])
+		payload_string(&buf, "country", text_to_cstring(row->field[COL_COUNTRY]));
+	if (row->field[COL_CITY])
+		payload_string(&buf, "city", text_to_cstring(row->field[COL_CITY]));
+	appendStringInfoChar(&buf, '}');
+
+	Async_Notify(cfg->channel, buf.data);
+}
+
+/*
+ * check_login(): AFTER INSERT FOR EACH ROW trigger on a logins table.
+ * Arguments are key=value pairs: user_id, ts, ip, country, region, city,
+ * user_agent, lat, lon and login_ref name the columns (defaults: the same
+ * names, and login_ref defaults to login_id, then id); threshold and
+ * channel override the settings of the same names.
+ */
+Datum
+la_check_login(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerConfig cfg;
+	LoginRow	row;
+	Verdict		v;
+	bool		alert;
+	int64		alert_id;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("check_login() must be called as a trigger")));
+	if (!TRIGGER_FIRED_AFTER(trigdata->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("check_login() must be an AFTER INSERT ... FOR EACH ROW trigger")));
+
+	if (!la_enabled)
+		return PointerGetDatum(NULL);
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.threshold = la_threshold;
+	cfg.channel = la_channel;
+	memset(&row, 0, sizeof(row));
+	memset(&v, 0, sizeof(v));
+
+	score_login_safely(trigdata, &cfg, &row, &v);
+
+	if (v.failed)
+	{
+		stat_failures++;
+		alert = true;
+	}
+	else if (!v.has_model)
+	{
+		stat_without_model++;
+		alert = la_alert_without_model;
+	}
+	else
+	{
+		stat_scored++;
+		alert = v.score > cfg.threshold;
+	}
+	if (!alert)
+		return PointerGetDatum(NULL);
+
+	alert_id = insert_alert(trigdata, &cfg, &row, &v);
+	stat_alerts++;
+	notify_alert(&cfg, alert_id, &row, &v);
+	elog(DEBUG2, "login_anomaly: alert " INT64_FORMAT " for user \"%s\"", alert_id,
+		 row.user_id ? row.user_id : "(unknown)");
+
+	return PointerGetDatum(NULL);
+}
+
+/* trigger_stats(): what check_login did in this session */
+Datum
+la_trigger_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[5];
+	bool		nulls[5] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	values[0] = Int64GetDatum(stat_scored);
+	values[1] = Int64GetDatum(stat_without_model);
+	values[2] = Int64GetDatum(stat_alerts);
+	values[3] = Int64GetDatum(stat_failures);
+	values[4] = Int64GetDatum(stat_notify_skipped);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
