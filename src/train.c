@@ -502,6 +502,24 @@ summarise_field(const TrainState *st, int field, LaFieldSummary *s)
 	pfree(groups);
 }
 
+/* The model's kernel sum at a training login */
+static double
+kernel_sum(const LaModel *m, const LaSupportVector *x)
+{
+	LaLogin		login;
+	double		g = 0.0;
+
+	memset(&login, 0, sizeof(login));
+	login.has_ts = x->has_ts;
+	login.has_place = x->has_place;
+	memcpy(login.hour_xy, x->hour_xy, sizeof(login.hour_xy));
+	memcpy(login.place_xyz, x->place_xyz, sizeof(login.place_xyz));
+	memcpy(login.hash, x->hash, sizeof(login.hash));
+	for (int i = 0; i < m->nsv; i++)
+		g += m->sv[i].alpha * exp(-m->gamma * la_login_distance(m->weights, &m->sv[i], &login));
+	return g;
+}
+
 static void
 quiet_print(const char *s)
 {
@@ -566,6 +584,24 @@ fit_svm(const TrainState *st, LaModel *m)
 			svm_free_and_destroy_model((struct svm_model **) &fitted);
 	}
 	PG_END_TRY();
+
+	/*
+	 * With every alpha at its upper bound (nu * logins = logins, as for a
+	 * single login) libsvm has no free support vector to place the boundary
+	 * on and returns an infinite rho.  Put the boundary at the least
+	 * typical training login instead, so that none is outside.
+	 */
+	if (!isfinite(m->rho))
+	{
+		m->rho = -1.0;
+		for (int i = 0; i < st->n; i++)
+		{
+			double		g = kernel_sum(m, &st->logins[i].sv);
+
+			if (m->rho < 0.0 || g < m->rho)
+				m->rho = g;
+		}
+	}
 
 	for (int i = 0; i < st->n; i++)
 		pfree(prob.x[i]);
