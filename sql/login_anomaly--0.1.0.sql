@@ -78,6 +78,19 @@ CREATE FUNCTION login_anomaly.user_agent_class(
 	OUT browser text, OUT os text, OUT device text)
 AS 'MODULE_PATHNAME', 'la_user_agent_class' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
+/*
+ * uap-core's full parse of a user agent.  NULL parses like the empty
+ * string: family Other.
+ */
+CREATE FUNCTION login_anomaly.parse_user_agent(user_agent text,
+	OUT ua_family text, OUT ua_major text, OUT ua_minor text, OUT ua_patch text,
+	OUT os_family text, OUT os_major text, OUT os_minor text, OUT os_patch text,
+	OUT os_patch_minor text,
+	OUT device_family text, OUT device_brand text, OUT device_model text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'la_parse_user_agent'
+LANGUAGE C STABLE PARALLEL SAFE;
+
 /* Training: the aggregate and its support functions */
 
 CREATE FUNCTION login_anomaly.train_model_transfn(internal, login_anomaly.feature_vector)

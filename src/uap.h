@@ -19,13 +19,14 @@
 #include <stddef.h>
 
 /*
- * Inputs longer than this many bytes are cut to it, at a UTF-8 character
- * boundary, before matching.  The longest user agent in uap-core 0.16's
- * test files is 492 bytes; the cap bounds the cost of a hostile input.
+ * Maximum input length in bytes.  A longer input is cut to it, at a UTF-8
+ * character boundary, before matching.  The longest user agent in uap-core
+ * 0.16's test files is 492 bytes, and the cap bounds the cost of a hostile
+ * input.
  */
 #define UAP_MAX_INPUT_LEN 2048
 
-/* PCRE2 limits applied to every match; a rule that hits one does not match */
+/* PCRE2 limits applied to every match.  A rule that hits one does not match. */
 #define UAP_MATCH_LIMIT 100000
 #define UAP_DEPTH_LIMIT 1000
 
@@ -69,6 +70,7 @@ typedef struct UapOptions
 {
 	bool		lazy_compile;	/* compile each regex on its first use */
 	bool		use_jit;		/* JIT-compile where PCRE2 supports it */
+	bool		use_prefilter;	/* skip rules whose required literals are absent */
 } UapOptions;
 
 /* Counters for the benchmark and for diagnostics */
@@ -78,12 +80,14 @@ typedef struct UapStats
 	int			ncompiled;		/* regexes compiled so far */
 	int			njit;			/* of which JIT-compiled */
 	long		nlimit_hits;	/* matches stopped by a PCRE2 limit */
+	int			nprefiltered;	/* rules with a required literal set */
+	int			nliterals;		/* distinct literals in the prefilter */
 } UapStats;
 
 /*
  * Load a regexes.yaml file.  Returns NULL on failure with a message in
  * errbuf.  Without lazy_compile every regex is compiled here, so a bad
- * regex fails the load; with it, a bad regex fails the first uap_parse
+ * regex fails the load.  With it, a bad regex fails the first uap_parse
  * that reaches it.
  */
 extern UapParser *uap_parser_load(const char *path, const UapOptions *options,
@@ -99,6 +103,12 @@ extern void uap_parser_stats(const UapParser *parser, UapStats *stats);
  */
 extern bool uap_parse(UapParser *parser, const char *ua, size_t len,
 					  UapResult *result, char *errbuf, size_t errlen);
+
+/*
+ * Count rules the literal prefilter would wrongly skip on this user agent
+ * (0 when it is sound for it); -1 on error.  Runs every regex: tests only.
+ */
+extern int	uap_prefilter_misses(UapParser *parser, const char *ua, size_t len);
 
 extern void uap_result_init(UapResult *result);
 extern void uap_result_free(UapResult *result);

@@ -8,8 +8,8 @@
  * The parsing itself is in uap.c (uap-core's regexes.yaml matched with
  * PCRE2, no PostgreSQL dependency).  Each backend loads the regexes file
  * named by login_anomaly.uap_regexes on first use and keeps the compiled
- * rules in malloc'd memory for the life of the backend; changing the
- * setting makes the next call load the new file.  Results are kept in a
+ * rules in malloc'd memory for the life of the backend.  After the setting
+ * changes, the next call loads the new file.  Results are kept in a
  * bounded LRU cache of login_anomaly.uap_cache_size entries, also malloc'd.
  *
  * parse_user_agent() raises an error when the regexes cannot be loaded.
@@ -35,9 +35,10 @@ PG_FUNCTION_INFO_V1(la_parse_user_agent);
 #define UAP_DEFAULT_REGEXES "/usr/share/uap-core/regexes.yaml"
 
 /*
- * Default cache size, in entries.  An entry costs about 100 bytes plus the
- * user agent and its parsed fields, so about 400 bytes for a typical user
- * agent and 1024 entries about 400 kB per backend.
+ * Default cache size, in entries.  An entry is a 112-byte header plus the
+ * user agent and its parsed fields, about 350 bytes for a typical user
+ * agent (an estimate from uap-core's corpus), so 1024 entries take about
+ * 350 kB per backend.
  */
 #define UAP_DEFAULT_CACHE_SIZE 1024
 
@@ -74,7 +75,7 @@ static bool
 uap_ensure_loaded(bool retry_failed)
 {
 	const char *path = current_regexes_path();
-	UapOptions	options = {false, true};
+	UapOptions	options = {.lazy_compile = false, .use_jit = true, .use_prefilter = true};
 	UapParser  *parser;
 	char	   *path_copy;
 
@@ -144,7 +145,7 @@ uap_ensure_loaded(bool retry_failed)
 Datum
 la_parse_user_agent(PG_FUNCTION_ARGS)
 {
-	text	   *ua = DatumGetTextPSlice(PG_GETARG_DATUM(0), 0, UAP_MAX_INPUT_LEN);
+	text	   *ua;
 	TupleDesc	tupdesc;
 	const UapResult *result;
 	Datum		values[UAP_NFIELDS];
@@ -156,6 +157,12 @@ la_parse_user_agent(PG_FUNCTION_ARGS)
 	if (tupdesc->natts != UAP_NFIELDS)
 		elog(ERROR, "parse_user_agent must return %d columns, not %d",
 			 UAP_NFIELDS, tupdesc->natts);
+
+	/* NULL parses like the empty string: nothing matches, family Other */
+	if (PG_ARGISNULL(0))
+		ua = cstring_to_text("");
+	else
+		ua = DatumGetTextPSlice(PG_GETARG_DATUM(0), 0, UAP_MAX_INPUT_LEN);
 
 	if (!uap_ensure_loaded(true))
 		ereport(ERROR,
@@ -179,8 +186,8 @@ la_parse_user_agent(PG_FUNCTION_ARGS)
 		const char *value = uap_result_get(result, i);
 
 		/*
-		 * A capture is valid UTF-8 but may not be valid in another server
-		 * encoding; such a field is returned as NULL rather than as bad text.
+		 * A capture is valid UTF-8 but may be invalid in another server
+		 * encoding.  Such a field is returned as NULL, not as bad text.
 		 */
 		if (value == NULL || !pg_verifymbstr(value, strlen(value), true))
 		{
@@ -312,7 +319,7 @@ static const char *const desktop_os[] = {
 	NULL
 };
 
-/* OS families of phones (tablets are told apart before these are used) */
+/* OS families of phones; device_class checks for tablets before these */
 static const char *const phone_os[] = {
 	"Android", "iOS", "Windows Phone", "BlackBerry OS", "BlackBerry Tablet OS",
 	"Symbian OS", "Symbian^3", "Symbian^3 Anna", "Symbian^3 Belle", "KaiOS",
@@ -322,10 +329,25 @@ static const char *const phone_os[] = {
 };
 
 /*
+ * Browser families (as uap-core names them) of HTTP libraries and command
+ * line clients.  uap-core gives them device family "Other".  A login from
+ * one is a script, so it is classed with the crawlers as "bot", which is
+ * also what the substring fallback does for curl.
+ */
+static const char *const scripted_clients[] = {
+	"curl", "Wget", "Python Requests", "Python-urllib", "Go-http-client",
+	"Apache-HttpClient", "okhttp", "Google-HTTP-Java-Client", "PostmanRuntime",
+	"axios", "reqwest", "aihttp", "scalaj-http", "WinHTTP", "libwww-perl",
+	NULL
+};
+
+/*
  * Reduce a uap-core result to a device class.  uap-core marks crawlers with
- * device family "Spider"; it names tablets by model (iPad, Kindle, Galaxy
- * Tab, "... Tablet"), and an Android user agent without the "Mobile" token
- * is a tablet by Android's own convention.
+ * device family "Spider" and names tablets by model (iPad, Kindle, Galaxy
+ * Tab, "... Tablet").  An Android user agent without the "Mobile" token is
+ * a tablet by Android's own convention.
+ * NOTE: the phone and desktop OS lists are hand-made, so a rare OS family
+ * missing from them gives "other".
  */
 static const char *
 device_class(const UapResult *r, const char *ua, int len)
@@ -334,7 +356,8 @@ device_class(const UapResult *r, const char *ua, int len)
 	const char *model = uap_result_get(r, UAP_DEVICE_MODEL);
 	const char *os = uap_result_get(r, UAP_OS_FAMILY);
 
-	if (family != NULL && strcmp(family, "Spider") == 0)
+	if ((family != NULL && strcmp(family, "Spider") == 0) ||
+		str_in(uap_result_get(r, UAP_UA_FAMILY), scripted_clients))
 		return "bot";
 
 	if (str_contains(family, "iPad") || str_contains(model, "iPad") ||
