@@ -25,3 +25,31 @@ SHLIB_LINK = -lsvm -lpcre2-8 -lyaml -lm
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# The alert mailer, a client program built and installed beside the module.
+# PGXS cannot build PROGRAM and MODULE_big from one Makefile, hence these rules.
+MAILER = src/mailer/login-anomaly-mailer
+MAILER_OBJS = $(addprefix src/mailer/,main.o config.o db.o message.o smtp.o log.o)
+
+all: $(MAILER)
+
+$(MAILER_OBJS): src/mailer/mailer.h
+$(MAILER_OBJS): override CPPFLAGS := -I$(includedir) $(CPPFLAGS)
+
+$(MAILER): $(MAILER_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(MAILER_OBJS) -L$(libdir) -lpq $(shell curl-config --libs) -lm
+
+install: install-mailer
+install-mailer: $(MAILER)
+	$(MKDIR_P) '$(DESTDIR)$(bindir)'
+	$(INSTALL_PROGRAM) $(MAILER) '$(DESTDIR)$(bindir)/login-anomaly-mailer'
+
+clean: clean-mailer
+clean-mailer:
+	rm -f $(MAILER) $(MAILER_OBJS)
+
+uninstall: uninstall-mailer
+uninstall-mailer:
+	rm -f '$(DESTDIR)$(bindir)/login-anomaly-mailer'
+
+.PHONY: install-mailer uninstall-mailer clean-mailer

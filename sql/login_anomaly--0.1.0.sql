@@ -147,7 +147,7 @@ CREATE AGGREGATE login_anomaly.train_model(login_anomaly.feature_vector, nu floa
 CREATE FUNCTION login_anomaly.model_info(
 	model login_anomaly.model,
 	OUT format_version int, OUT logins int, OUT support_vectors int,
-	OUT nu float8, OUT gamma float8, OUT rho float8,
+	OUT nu float8, OUT nu_effective float8, OUT gamma float8, OUT rho float8,
 	OUT trained_at timestamptz, OUT weights text, OUT size_bytes int)
 AS 'MODULE_PATHNAME', 'la_model_info' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
@@ -305,6 +305,11 @@ DECLARE
 	key text;
 	trained bigint;
 BEGIN
+	IF jsonb_typeof(coalesce(column_map, '{}')) <> 'object' THEN
+		RAISE EXCEPTION 'column_map must be a JSON object, not %', jsonb_typeof(column_map)
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Map expected names to your columns, e.g. ''{"user_id": "account"}''.';
+	END IF;
 	FOR key IN SELECT jsonb_object_keys(coalesce(column_map, '{}'))
 	LOOP
 		IF NOT key = ANY (cols) THEN

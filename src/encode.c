@@ -324,12 +324,18 @@ la_parse_weights(const char *spec, double *weights)
 	memcpy(parsed, weights, sizeof(parsed));
 	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save))
 	{
-		char	   *eq = strchr(item, '=');
-		char	   *name = item;
+		char	   *eq;
+		char	   *name;
 		char	   *end;
 		double		value;
 		int			w;
 
+		while (*item == ' ')
+			item++;
+		for (end = item + strlen(item) - 1; end >= item && *end == ' '; end--)
+			*end = '\0';
+		eq = strchr(item, '=');
+		name = item;
 		if (eq == NULL)
 			return psprintf("Weight \"%s\" is not a name=value pair.", item);
 		*eq = '\0';

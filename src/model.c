@@ -639,8 +639,8 @@ la_model_info(PG_FUNCTION_ARGS)
 	struct varlena *raw = PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0));
 	LaModel    *m = la_model_decode(raw);
 	TupleDesc	tupdesc;
-	Datum		values[9];
-	bool		nulls[9] = {0};
+	Datum		values[10];
+	bool		nulls[10] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -648,12 +648,13 @@ la_model_info(PG_FUNCTION_ARGS)
 	values[0] = Int32GetDatum(MODEL_VERSION);
 	values[1] = Int32GetDatum(m->logins);
 	values[2] = Int32GetDatum(m->nsv);
-	values[3] = Float8GetDatum(m->nu_effective);
-	values[4] = Float8GetDatum(m->gamma);
-	values[5] = Float8GetDatum(m->rho);
-	values[6] = TimestampTzGetDatum(m->trained_at);
-	values[7] = CStringGetTextDatum(la_format_weights(m->weights));
-	values[8] = Int32GetDatum(VARSIZE_ANY(raw));
+	values[3] = Float8GetDatum(m->nu);
+	values[4] = Float8GetDatum(m->nu_effective);
+	values[5] = Float8GetDatum(m->gamma);
+	values[6] = Float8GetDatum(m->rho);
+	values[7] = TimestampTzGetDatum(m->trained_at);
+	values[8] = CStringGetTextDatum(la_format_weights(m->weights));
+	values[9] = Int32GetDatum(VARSIZE_ANY(raw));
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

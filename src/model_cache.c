@@ -124,7 +124,7 @@ load_model(const char *user_id, MemoryContext parent, MemoryContext *context)
 		Oid			argtypes[1] = {TEXTOID};
 		SPIPlanPtr	plan;
 
-		plan = SPI_prepare("SELECT model FROM login_anomaly.models WHERE user_id = $1",
+		plan = SPI_prepare("SELECT model FROM login_anomaly.models WHERE user_id OPERATOR(pg_catalog.=) $1",
 						   1, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));

@@ -192,10 +192,12 @@ la_json_timestamp(StringInfo buf, TimestampTz ts)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("timestamp out of range")));
-	EncodeDateTime(&tm, fsec, false, 0, NULL, USE_ISO_DATES, tmp);
+	/* print the zone: timestamp2tm leaves tm_isdst unknown without one */
+	tm.tm_isdst = 0;
+	EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, tmp);
 	appendStringInfoChar(buf, '"');
 	appendStringInfoString(buf, tmp);
-	appendStringInfoString(buf, "+00\"");
+	appendStringInfoChar(buf, '"');
 }
 
 void
@@ -268,7 +270,8 @@ la_json_get_double(JsonbValue *v, const char *key, const char *what)
 	double		d;
 
 	expect_type(v, jbvNumeric, key, what, "a number");
-	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+	/* overflow gives an infinity, rejected below with the key's name */
+	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow,
 										   NumericGetDatum(v->val.numeric)));
 	if (!isfinite(d))
 		la_json_invalid(what, psprintf("Key \"%s\" must be finite.", key));

@@ -75,6 +75,8 @@ typedef struct TriggerConfig
 	int			attnum[NUM_COLUMNS];	/* 0: the table has no such column */
 	double		threshold;
 	const char *channel;
+	char	   *error;			/* the first bad argument, raised once the
+								 * login has been read */
 } TriggerConfig;
 
 /* What one login looked like, for the alert row */
@@ -135,9 +137,30 @@ find_column(TupleDesc desc, const char *name)
 	return 0;
 }
 
+/* Record the first problem with the trigger's arguments */
+static void
+config_error(TriggerConfig *cfg, const char *fmt,...)
+pg_attribute_printf(2, 3);
+
+static void
+config_error(TriggerConfig *cfg, const char *fmt,...)
+{
+	va_list		args;
+	char		buf[512];
+
+	if (cfg->error != NULL)
+		return;
+	va_start(args, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, args);
+	va_end(args);
+	cfg->error = pstrdup(buf);
+}
+
 /*
  * Read the trigger's arguments: key=value pairs that rename columns
- * (user_id=account, ...) or set threshold and channel.
+ * (user_id=account, ...) or set threshold and channel.  A bad argument is
+ * recorded in cfg->error and the others still apply, so that the alert
+ * about it can name the user and the login.
  */
 static void
 parse_config(TriggerData *trigdata, TriggerConfig *cfg)
@@ -149,6 +172,7 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 	memcpy(names, default_columns, sizeof(names));
 	cfg->threshold = la_threshold;
 	cfg->channel = la_channel;
+	cfg->error = NULL;
 
 	for (int i = 0; i < trigger->tgnargs; i++)
 	{
@@ -157,31 +181,29 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 		int			c;
 
 		if (eq == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid check_login argument \"%s\"", arg),
-					 errhint("Arguments are key=value, for example 'user_id=account_id' or 'threshold=0.9'.")));
+		{
+			config_error(cfg, "invalid check_login argument \"%s\": arguments are key=value", arg);
+			continue;
+		}
 		*eq = '\0';
 
 		if (strcmp(arg, "threshold") == 0)
 		{
 			char	   *end;
+			double		threshold = strtod(eq + 1, &end);
 
-			cfg->threshold = strtod(eq + 1, &end);
-			if (*end != '\0' || end == eq + 1 || !(cfg->threshold >= 0.0 && cfg->threshold <= 1.0))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid check_login threshold \"%s\"", eq + 1),
-						 errhint("The threshold is a number from 0 to 1.")));
+			if (*end != '\0' || end == eq + 1 || !(threshold >= 0.0 && threshold <= 1.0))
+				config_error(cfg, "invalid check_login threshold \"%s\": it is a number from 0 to 1", eq + 1);
+			else
+				cfg->threshold = threshold;
 			continue;
 		}
 		if (strcmp(arg, "channel") == 0)
 		{
 			if (eq[1] == '\0' || strlen(eq + 1) >= NAMEDATALEN)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid check_login channel \"%s\"", eq + 1)));
-			cfg->channel = eq + 1;
+				config_error(cfg, "invalid check_login channel \"%s\"", eq + 1);
+			else
+				cfg->channel = eq + 1;
 			continue;
 		}
 		for (c = 0; c < NUM_COLUMNS; c++)
@@ -190,17 +212,17 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 				break;
 		}
 		if (c == NUM_COLUMNS)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("unknown check_login argument \"%s\"", arg),
-					 errhint("Keys are user_id, ts, ip, country, region, city, user_agent, lat, lon, login_ref, threshold and channel.")));
+		{
+			config_error(cfg, "unknown check_login argument \"%s\": keys are user_id, ts, ip, country, region, city, user_agent, lat, lon, login_ref, threshold and channel", arg);
+			continue;
+		}
+		if (find_column(desc, eq + 1) == 0)
+		{
+			config_error(cfg, "column \"%s\" of table \"%s\" does not exist (check_login argument %s=%s)",
+						 eq + 1, RelationGetRelationName(trigdata->tg_relation), arg, eq + 1);
+			continue;
+		}
 		names[c] = eq + 1;
-		if (find_column(desc, names[c]) == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of table \"%s\" does not exist",
-							names[c], RelationGetRelationName(trigdata->tg_relation)),
-					 errdetail("The check_login argument %s=%s names it.", arg, names[c])));
 	}
 
 	for (int c = 0; c < NUM_COLUMNS; c++)
@@ -208,11 +230,8 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 	if (cfg->attnum[COL_LOGIN_REF] == 0)
 		cfg->attnum[COL_LOGIN_REF] = find_column(desc, "id");
 	if (cfg->attnum[COL_USER_ID] == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("table \"%s\" has no column \"%s\"",
-						RelationGetRelationName(trigdata->tg_relation), names[COL_USER_ID]),
-				 errhint("Name the user id column with the trigger argument 'user_id=COLUMN'.")));
+		config_error(cfg, "table \"%s\" has no column \"%s\"; name the user id column with the trigger argument 'user_id=COLUMN'",
+					 RelationGetRelationName(trigdata->tg_relation), names[COL_USER_ID]);
 }
 
 static Oid
@@ -357,6 +376,10 @@ score_login(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Verdict *v
 
 	parse_config(trigdata, cfg);
 	read_login(trigdata, cfg, row);
+	if (cfg->error != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s", cfg->error)));
 	if (row->user_id == NULL)
 	{
 		v->has_model = false;
@@ -435,6 +458,18 @@ text_or_null(text *t, bool *isnull)
 	return t ? PointerGetDatum(t) : (Datum) 0;
 }
 
+/*
+ * The risk level of an alert.  A trigger may alert below the global
+ * threshold, so an alert is at least medium, never low.
+ */
+static const char *
+alert_risk(const Verdict *v)
+{
+	if (v->failed || !v->has_model)
+		return "medium";
+	return v->score > la_high_threshold ? "high" : "medium";
+}
+
 /* Insert the alert row and return its id */
 static int64
 insert_alert(TriggerData *trigdata, const TriggerConfig *cfg,
@@ -485,7 +520,7 @@ insert_alert(TriggerData *trigdata, const TriggerConfig *cfg,
 	values[15] = Float8GetDatum(v->score);
 	isnull[15] = v->failed || !v->has_model;
 	values[16] = Float8GetDatum(cfg->threshold);
-	values[17] = CStringGetTextDatum(v->has_model && !v->failed ? la_risk_level(v->score) : "medium");
+	values[17] = CStringGetTextDatum(alert_risk(v));
 	if (v->reasons != (Datum) 0)
 		values[18] = v->reasons;
 	else
@@ -571,8 +606,8 @@ notify_alert(const TriggerConfig *cfg, int64 alert_id, const LoginRow *row,
 					 alert_id, v->failed ? "scoring_failed" : "anomaly");
 	payload_string(&buf, "user_id", row->user_id);
 	if (v->has_model && !v->failed)
-		appendStringInfo(&buf, ", \"score\": %.4f, \"risk\": \"%s\"",
-						 v->score, la_risk_level(v->score));
+		appendStringInfo(&buf, ", \"score\": %.4f", v->score);
+	appendStringInfo(&buf, ", \"risk\": \"%s\"", alert_risk(v));
 	if (row->field[COL_COUNTRY])
 		payload_string(&buf, "country", text_to_cstring(row->field[COL_COUNTRY]));
 	if (row->field[COL_CITY])

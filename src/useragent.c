@@ -389,7 +389,7 @@ la_classify_user_agent(const char *ua, int len, LaUserAgent *out)
 	{
 		strlcpy(out->browser, "unknown", LA_UA_FAMILY_MAX);
 		strlcpy(out->os, "unknown", LA_UA_FAMILY_MAX);
-		out->device = "other";
+		out->device = "unknown";
 		return;
 	}
 

@@ -12,8 +12,9 @@ typedef struct LaUserAgent
 {
 	char		browser[LA_UA_FAMILY_MAX];	/* browser family, e.g. "Chrome" */
 	char		os[LA_UA_FAMILY_MAX];	/* OS family, e.g. "Windows" */
-	const char *device;			/* "desktop", "phone", "tablet", "bot" or
-								 * "other"; a static string */
+	const char *device;			/* "desktop", "phone", "tablet", "bot",
+								 * "other", or "unknown" for a missing user
+								 * agent; a static string */
 } LaUserAgent;
 
 /*

@@ -47,7 +47,8 @@ def main():
         conn.rollback()
         login = la.unusual_login(profile.user_id, la.unusual_ts(1))
         unusual_score = la.score(conn, login)
-        high = max(2 * unusual_score, unusual_score + 1)
+        # a threshold is at most 1; halfway between the score and 1 is above it
+        high = min(1.0, (unusual_score + 1.0) / 2)
         la.create_logins_table(conn, "quiet_logins")
         la.create_trigger(conn, "quiet_logins", "threshold=%r" % high)
         la.insert_logins(conn, "quiet_logins", [login])

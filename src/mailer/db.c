@@ -1,0 +1,694 @@
+/*
+ * db.c
+ *		The mailer's side of the alert outbox: connecting, LISTEN, claiming
+ *		due alerts, folding alert storms into digests and marking the
+ *		outcome.
+ *
+ * Locking rules.  An alert is claimed with FOR UPDATE SKIP LOCKED inside a
+ * transaction that stays open while the e-mail is sent, and the mark
+ * (sent, or a failed attempt) is committed right after the SMTP server
+ * replies.  So several mailers never mail the same alert, and a crash
+ * between sending and committing leaves the row pending: it is mailed once
+ * more with the same Message-ID, which is the only duplicate possible.
+ *
+ * With a storm window, a mailer also takes a transaction-level advisory
+ * lock on (kind, user_id) before it decides whether the user's window is
+ * open, so two mailers cannot both decide to mail the same user at once.
+ * Both locks are only ever tried (SKIP LOCKED, pg_try_advisory_xact_lock),
+ * never waited for, so mailers cannot deadlock each other.
+ *
+ * Every statement names its schema (login_anomaly.alerts, pg_catalog.*)
+ * and the session's search_path is set to pg_catalog on connect, so a
+ * search_path set for the role or database cannot redirect the mailer to
+ * other tables or functions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mailer.h"
+
+/* First key of the advisory lock, "LAML" in ASCII, so other users of
+ * two-key advisory locks are unlikely to collide with the mailer */
+#define ADVISORY_LOCK_CLASS "1279348044"
+
+/* The columns of an alert that the e-mail shows, in the order fetch_alert reads */
+#define ALERT_COLUMNS \
+	"alert_id, kind, user_id, " \
+	"pg_catalog.date_part('epoch', login_ts), " \
+	"pg_catalog.date_part('epoch', created_at), " \
+	"pg_catalog.host(ip), " \
+	"pg_catalog.network(pg_catalog.set_masklen(ip, " \
+	"    CASE pg_catalog.family(ip) WHEN 4 THEN 24 ELSE 48 END))::text, " \
+	"country, region, city, user_agent, browser, os, device, " \
+	"pg_catalog.round(score::numeric, 3)::text, " \
+	"pg_catalog.round(threshold::numeric, 3)::text, " \
+	"risk, pg_catalog.array_to_string(reasons, E'\\x1f', ''), error, attempts "
+
+static const char *const claim_sql =
+"SELECT " ALERT_COLUMNS
+"FROM login_anomaly.alerts "
+"WHERE status = 'pending' AND next_attempt_at <= pg_catalog.now() "
+"  AND user_id <> ALL ($1::text[]) AND alert_id <> ALL ($2::bigint[]) "
+"ORDER BY next_attempt_at, alert_id "
+"LIMIT 1 FOR UPDATE SKIP LOCKED";
+
+static const char *const user_lock_sql =
+"SELECT pg_catalog.pg_try_advisory_xact_lock(" ADVISORY_LOCK_CLASS ", "
+"    pg_catalog.hashtext($1::text OPERATOR(pg_catalog.||) ':' "
+"                        OPERATOR(pg_catalog.||) $2::text))";
+
+/* When did the user's last e-mail of this kind go out, and is its window still open */
+static const char *const window_sql =
+"SELECT (w.window_end)::text, "
+"       w.window_end > pg_catalog.clock_timestamp() "
+"FROM (SELECT pg_catalog.max(sent_at) "
+"             + pg_catalog.make_interval(secs => $3::float8) AS window_end "
+"      FROM login_anomaly.alerts "
+"      WHERE user_id = $1::text AND kind = $2::text AND status = 'sent') w "
+"WHERE w.window_end IS NOT NULL";
+
+/* Hold the user's due alerts until the window closes; the digest then covers them */
+static const char *const defer_sql =
+"UPDATE login_anomaly.alerts SET next_attempt_at = $3::timestamptz "
+"WHERE alert_id IN (SELECT alert_id FROM login_anomaly.alerts "
+"                   WHERE user_id = $1::text AND kind = $2::text "
+"                     AND status = 'pending' "
+"                     AND next_attempt_at < $3::timestamptz "
+"                   FOR UPDATE SKIP LOCKED)";
+
+/* The other pending alerts of the user, folded into the carrier's e-mail */
+static const char *const members_sql =
+"SELECT " ALERT_COLUMNS
+"FROM login_anomaly.alerts "
+"WHERE user_id = $1::text AND kind = $2::text AND status = 'pending' "
+"  AND alert_id <> $3::bigint AND alert_id <> ALL ($4::bigint[]) "
+"ORDER BY alert_id "
+"LIMIT $5::integer FOR UPDATE SKIP LOCKED";
+
+static const char *const mark_sent_sql =
+"UPDATE login_anomaly.alerts "
+"SET status = CASE WHEN alert_id = $1::bigint THEN 'sent' ELSE 'folded' END, "
+"    folded_into = CASE WHEN alert_id = $1::bigint THEN NULL ELSE $1::bigint END, "
+"    sent_at = pg_catalog.clock_timestamp(), "
+"    message_id = $2::text, "
+"    attempts = attempts + 1 "
+"WHERE alert_id = ANY ($3::bigint[]) AND status = 'pending'";
+
+/*
+ * Count a failed attempt.  The delay doubles with each attempt up to the
+ * cap, with +-10% jitter so that mailers restarted together spread out.
+ */
+static const char *const mark_failed_sql =
+"UPDATE login_anomaly.alerts "
+"SET attempts = attempts + 1, "
+"    last_error = $2::text, "
+"    status = CASE WHEN attempts + 1 >= $3::integer THEN 'failed' ELSE 'pending' END, "
+"    next_attempt_at = pg_catalog.clock_timestamp() + pg_catalog.make_interval(secs => "
+"        LEAST($4::float8 * pg_catalog.power(2::float8, LEAST(attempts, 30)::float8), "
+"              $5::float8) * (0.9 + 0.2 * pg_catalog.random())) "
+"WHERE alert_id = ANY ($1::bigint[]) AND status = 'pending' "
+"RETURNING alert_id, status, attempts, "
+"    pg_catalog.to_char(next_attempt_at, 'YYYY-MM-DD HH24:MI:SS TZ')";
+
+static const char *const seconds_until_due_sql =
+"SELECT pg_catalog.date_part('epoch', "
+"    pg_catalog.min(next_attempt_at) - pg_catalog.clock_timestamp()) "
+"FROM login_anomaly.alerts WHERE status = 'pending'";
+
+/*
+ * The error text of a result or connection on one line: the server's
+ * primary message and detail when there are any, else libpq's message.
+ */
+static char *
+error_text(PGconn *conn, PGresult *res)
+{
+	const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+	const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+	char	   *copy;
+	size_t		len;
+
+	if (primary != NULL)
+		copy = detail ? xasprintf("%s (%s)", primary, detail) : xstrdup(primary);
+	else
+		copy = xstrdup(PQerrorMessage(conn));
+	len = strlen(copy);
+	while (len > 0 && (copy[len - 1] == '\n' || copy[len - 1] == ' '))
+		copy[--len] = '\0';
+	for (char *p = copy; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	return copy;
+}
+
+static void
+log_db_error(PGconn *conn, PGresult *res, const char *what)
+{
+	char	   *msg = error_text(conn, res);
+
+	log_msg(LOG_LEVEL_ERROR, "%s failed: %s", what, msg);
+	free(msg);
+}
+
+/* Run a query with text parameters and check its status */
+static PGresult *
+run(PGconn *conn, const char *what, const char *sql, int n_params,
+	const char *const *params, ExecStatusType expected)
+{
+	PGresult   *res = PQexecParams(conn, sql, n_params, NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != expected)
+	{
+		log_db_error(conn, res, what);
+		PQclear(res);
+		return NULL;
+	}
+	return res;
+}
+
+bool
+db_exec_simple(PGconn *conn, const char *sql)
+{
+	PGresult   *res = PQexec(conn, sql);
+	bool		ok = (PQresultStatus(res) == PGRES_COMMAND_OK ||
+					  PQresultStatus(res) == PGRES_TUPLES_OK);
+
+	if (!ok)
+		log_db_error(conn, res, sql);
+	PQclear(res);
+	return ok;
+}
+
+/*
+ * Append one element to a PostgreSQL array literal under construction.
+ * array must start empty; the closing brace is added by the caller as "}".
+ */
+void
+sql_array_append(StrBuf *array, const char *element)
+{
+	sb_append(array, array->len == 0 ? "{\"" : ",\"");
+	for (const char *p = element; *p; p++)
+	{
+		if (*p == '"' || *p == '\\')
+			sb_append_char(array, '\\');
+		sb_append_char(array, *p);
+	}
+	sb_append_char(array, '"');
+}
+
+/* Close an array literal built with sql_array_append; the result is a new string */
+static char *
+array_literal(const StrBuf *array)
+{
+	if (array == NULL || array->len == 0)
+		return xstrdup("{}");
+	return xasprintf("%s}", array->data);
+}
+
+/*
+ * Connect and prepare the session.  Returns NULL, after logging why, when
+ * the server is unreachable, is a standby or lacks the outbox table.
+ */
+PGconn *
+db_connect(const MailerConfig *cfg)
+{
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {cfg->conninfo, MAILER_NAME, NULL};
+	PGconn	   *conn;
+	PGresult   *res;
+
+	conn = PQconnectdbParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
+	{
+		log_db_error(conn, NULL, "connection to the database");
+		PQfinish(conn);
+		return NULL;
+	}
+
+	if (PQsetClientEncoding(conn, "UTF8") != 0 ||
+		!db_exec_simple(conn,
+						"SELECT pg_catalog.set_config('search_path', 'pg_catalog', false), "
+						"pg_catalog.set_config('TimeZone', 'UTC', false)"))
+	{
+		PQfinish(conn);
+		return NULL;
+	}
+
+	res = run(conn, "checking the server role",
+			  "SELECT pg_catalog.pg_is_in_recovery(), "
+			  "pg_catalog.to_regclass('login_anomaly.alerts') IS NOT NULL",
+			  0, NULL, PGRES_TUPLES_OK);
+	if (res == NULL)
+	{
+		PQfinish(conn);
+		return NULL;
+	}
+	if (strcmp(PQgetvalue(res, 0, 0), "t") == 0)
+	{
+		log_msg(LOG_LEVEL_ERROR,
+				"the server is a standby; point --dbname at the primary, for example with target_session_attrs=read-write");
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
+	{
+		log_msg(LOG_LEVEL_ERROR,
+				"table login_anomaly.alerts not found in database \"%s\"; is the extension installed there?",
+				PQdb(conn));
+		PQclear(res);
+		PQfinish(conn);
+		return NULL;
+	}
+	PQclear(res);
+	return conn;
+}
+
+bool
+db_listen(PGconn *conn, const char *channel)
+{
+	char	   *ident = PQescapeIdentifier(conn, channel, strlen(channel));
+	char	   *sql;
+	bool		ok;
+
+	if (ident == NULL)
+	{
+		log_db_error(conn, NULL, "quoting the channel name");
+		return false;
+	}
+	sql = xasprintf("LISTEN %s", ident);
+	PQfreemem(ident);
+	ok = db_exec_simple(conn, sql);
+	free(sql);
+	return ok;
+}
+
+/* Prepare --user-address-query, so a mistake in it shows up at startup */
+bool
+db_prepare_user_query(PGconn *conn, const MailerConfig *cfg)
+{
+	const Oid	types[] = {25};	/* text */
+	PGresult   *res;
+	bool		ok;
+
+	if (cfg->user_address_query == NULL)
+		return true;
+	res = PQprepare(conn, "user_address", cfg->user_address_query, 1, types);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		log_db_error(conn, res, "preparing --user-address-query");
+	PQclear(res);
+	if (ok)
+	{
+		res = PQdescribePrepared(conn, "user_address");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK || PQnfields(res) < 1)
+		{
+			log_msg(LOG_LEVEL_ERROR,
+					"--user-address-query must return the address as its first column");
+			ok = false;
+		}
+		PQclear(res);
+	}
+	return ok;
+}
+
+static char *
+get_text(PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(res, row, col));
+}
+
+/* Copy one row of ALERT_COLUMNS into alert */
+static void
+fetch_alert(PGresult *res, int row, Alert *alert)
+{
+	char	   *reasons;
+
+	memset(alert, 0, sizeof(*alert));
+	alert->alert_id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	alert->kind = get_text(res, row, 1);
+	alert->user_id = get_text(res, row, 2);
+	alert->has_login_ts = !PQgetisnull(res, row, 3);
+	if (alert->has_login_ts)
+		alert->login_ts = strtod(PQgetvalue(res, row, 3), NULL);
+	alert->created_at = strtod(PQgetvalue(res, row, 4), NULL);
+	alert->ip = get_text(res, row, 5);
+	alert->network = get_text(res, row, 6);
+	alert->country = get_text(res, row, 7);
+	alert->region = get_text(res, row, 8);
+	alert->city = get_text(res, row, 9);
+	alert->user_agent = get_text(res, row, 10);
+	alert->browser = get_text(res, row, 11);
+	alert->os = get_text(res, row, 12);
+	alert->device = get_text(res, row, 13);
+	alert->score = get_text(res, row, 14);
+	alert->threshold = get_text(res, row, 15);
+	alert->risk = get_text(res, row, 16);
+	alert->error = get_text(res, row, 18);
+	alert->attempts = atoi(PQgetvalue(res, row, 19));
+
+	/* The reasons come joined by the unit separator, which sanitize_text removes */
+	reasons = PQgetvalue(res, row, 17);
+	if (*reasons != '\0')
+	{
+		char	   *p = reasons;
+
+		for (;;)
+		{
+			char	   *sep = strchr(p, '\x1f');
+			size_t		len = sep ? (size_t) (sep - p) : strlen(p);
+
+			alert->reasons = xrealloc(alert->reasons,
+									  sizeof(char *) * (alert->n_reasons + 1));
+			alert->reasons[alert->n_reasons++] = xstrndup(p, len);
+			if (sep == NULL)
+				break;
+			p = sep + 1;
+		}
+	}
+}
+
+static void
+alert_free(Alert *alert)
+{
+	free(alert->kind);
+	free(alert->user_id);
+	free(alert->ip);
+	free(alert->network);
+	free(alert->country);
+	free(alert->region);
+	free(alert->city);
+	free(alert->user_agent);
+	free(alert->browser);
+	free(alert->os);
+	free(alert->device);
+	free(alert->score);
+	free(alert->threshold);
+	free(alert->risk);
+	for (int i = 0; i < alert->n_reasons; i++)
+		free(alert->reasons[i]);
+	free(alert->reasons);
+	free(alert->error);
+}
+
+void
+alert_batch_free(AlertBatch *batch)
+{
+	for (int i = 0; i < batch->n_alerts; i++)
+		alert_free(&batch->alerts[i]);
+	free(batch->alerts);
+	free(batch->user_address);
+	free(batch->user_timezone);
+	memset(batch, 0, sizeof(*batch));
+}
+
+/*
+ * Claim the oldest due alert and build the batch its e-mail covers.  The
+ * caller has opened a transaction and must end it.
+ *
+ * skip_users and skip_alerts are array literals under construction (see
+ * sql_array_append) of users that another mailer has locked and, in
+ * --dry-run, of alerts already printed.  On CLAIM_BUSY the user is added to skip_users.
+ * *carrier_id is the claimed alert, and on CLAIM_DEFERRED *defer_until is
+ * the end of the user's storm window as an epoch.
+ */
+ClaimResult
+db_claim_batch(PGconn *conn, const MailerConfig *cfg,
+			   StrBuf *skip_users, const StrBuf *skip_alerts,
+			   AlertBatch *batch, long long *carrier_id, double *defer_until)
+{
+	char	   *users_literal = array_literal(skip_users);
+	char	   *alerts_literal = array_literal(skip_alerts);
+	const char *params[5];
+	PGresult   *res;
+	Alert		carrier;
+	ClaimResult result = CLAIM_DB_ERROR;
+	char		window_text[32];
+	char		limit_text[16];
+	char		id_text[24];
+
+	memset(batch, 0, sizeof(*batch));
+	*carrier_id = 0;
+	*defer_until = 0;
+
+	params[0] = users_literal;
+	params[1] = alerts_literal;
+	res = run(conn, "claiming an alert", claim_sql, 2, params, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto done;
+	if (PQntuples(res) == 0)
+	{
+		PQclear(res);
+		result = CLAIM_NONE;
+		goto done;
+	}
+	fetch_alert(res, 0, &carrier);
+	PQclear(res);
+	*carrier_id = carrier.alert_id;
+
+	batch->alerts = xmalloc(sizeof(Alert));
+	batch->alerts[0] = carrier;
+	batch->n_alerts = 1;
+
+	if (cfg->storm_window <= 0)
+	{
+		result = CLAIM_BATCH;
+		goto done;
+	}
+
+	/* Only one mailer at a time decides about one user */
+	params[0] = carrier.kind;
+	params[1] = carrier.user_id;
+	res = run(conn, "locking the user", user_lock_sql, 2, params, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto done;
+	if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
+	{
+		PQclear(res);
+		sql_array_append(skip_users, carrier.user_id);
+		result = CLAIM_BUSY;
+		goto done;
+	}
+	PQclear(res);
+
+	snprintf(window_text, sizeof(window_text), "%d", cfg->storm_window);
+	params[0] = carrier.user_id;
+	params[1] = carrier.kind;
+	params[2] = window_text;
+	res = run(conn, "checking the storm window", window_sql, 3, params, PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto done;
+	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "t") == 0)
+	{
+		char	   *window_end = xstrdup(PQgetvalue(res, 0, 0));
+		PGresult   *epoch_res;
+
+		PQclear(res);
+		params[2] = window_end;
+		res = run(conn, "deferring alerts to the end of the storm window",
+				  defer_sql, 3, params, PGRES_COMMAND_OK);
+		if (res != NULL)
+		{
+			PQclear(res);
+			epoch_res = run(conn, "reading the window end",
+							"SELECT pg_catalog.date_part('epoch', $1::timestamptz)",
+							1, (const char *const *) &window_end, PGRES_TUPLES_OK);
+			if (epoch_res != NULL)
+			{
+				*defer_until = strtod(PQgetvalue(epoch_res, 0, 0), NULL);
+				PQclear(epoch_res);
+				result = CLAIM_DEFERRED;
+			}
+		}
+		free(window_end);
+		goto done;
+	}
+	PQclear(res);
+
+	/* The window is closed: this e-mail also covers the user's other pending alerts */
+	snprintf(id_text, sizeof(id_text), "%lld", carrier.alert_id);
+	snprintf(limit_text, sizeof(limit_text), "%d", MAILER_DIGEST_MAX - 1);
+	params[0] = carrier.user_id;
+	params[1] = carrier.kind;
+	params[2] = id_text;
+	params[3] = alerts_literal;
+	params[4] = limit_text;
+	res = run(conn, "collecting alerts for a digest", members_sql, 5, params,
+			  PGRES_TUPLES_OK);
+	if (res == NULL)
+		goto done;
+	if (PQntuples(res) > 0)
+	{
+		int			n = PQntuples(res);
+
+		batch->alerts = xrealloc(batch->alerts, sizeof(Alert) * (n + 1));
+		for (int i = 0; i < n; i++)
+			fetch_alert(res, i, &batch->alerts[i + 1]);
+		batch->n_alerts = n + 1;
+	}
+	PQclear(res);
+	result = CLAIM_BATCH;
+
+done:
+	free(users_literal);
+	free(alerts_literal);
+	if (result != CLAIM_BATCH)
+		alert_batch_free(batch);
+	return result;
+}
+
+/*
+ * Run --user-address-query for user_id inside a savepoint, so an error in
+ * it leaves the claim transaction usable.  On success batch->user_address
+ * (and user_timezone, from an optional second column) are set or left
+ * NULL when the query returns no row or NULL.  On failure *error is set.
+ */
+bool
+db_lookup_user(PGconn *conn, const MailerConfig *cfg, const char *user_id,
+			   AlertBatch *batch, char **error)
+{
+	PGresult   *res;
+	const char *params[1] = {user_id};
+
+	*error = NULL;
+	if (cfg->user_address_query == NULL)
+		return true;
+	if (!db_exec_simple(conn, "SAVEPOINT user_lookup"))
+	{
+		*error = error_text(conn, NULL);
+		return false;
+	}
+
+	res = PQexecPrepared(conn, "user_address", 1, params, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK)
+	{
+		char	   *msg = error_text(conn, res);
+
+		*error = xasprintf("--user-address-query failed: %s", msg);
+		free(msg);
+		PQclear(res);
+		db_exec_simple(conn, "ROLLBACK TO SAVEPOINT user_lookup");
+		return false;
+	}
+	if (PQntuples(res) > 0)
+	{
+		batch->user_address = get_text(res, 0, 0);
+		if (PQnfields(res) > 1)
+			batch->user_timezone = get_text(res, 0, 1);
+	}
+	PQclear(res);
+	return db_exec_simple(conn, "RELEASE SAVEPOINT user_lookup");
+}
+
+static char *
+batch_ids_literal(const AlertBatch *batch)
+{
+	StrBuf		ids;
+
+	sb_init(&ids);
+	sb_append_char(&ids, '{');
+	for (int i = 0; i < batch->n_alerts; i++)
+		sb_appendf(&ids, "%s%lld", i ? "," : "", batch->alerts[i].alert_id);
+	sb_append_char(&ids, '}');
+	return ids.data;
+}
+
+/* Mark the carrier sent and the other alerts of the batch folded into it */
+bool
+db_mark_sent(PGconn *conn, const AlertBatch *batch, const char *message_id)
+{
+	char		id_text[24];
+	char	   *ids = batch_ids_literal(batch);
+	const char *params[3];
+	PGresult   *res;
+	bool		ok = false;
+
+	snprintf(id_text, sizeof(id_text), "%lld", batch->alerts[0].alert_id);
+	params[0] = id_text;
+	params[1] = message_id;
+	params[2] = ids;
+	res = run(conn, "marking alerts sent", mark_sent_sql, 3, params, PGRES_COMMAND_OK);
+	if (res != NULL)
+	{
+		ok = true;
+		if (atoi(PQcmdTuples(res)) != batch->n_alerts)
+			log_msg(LOG_LEVEL_WARNING,
+					"alert %lld: marked %s of %d alerts sent; the others were no longer pending",
+					batch->alerts[0].alert_id, PQcmdTuples(res), batch->n_alerts);
+		PQclear(res);
+	}
+	free(ids);
+	return ok;
+}
+
+/*
+ * Count a failed attempt for every alert of the batch.  *gave_up is set
+ * when the carrier reached --max-attempts and is now 'failed'.  Otherwise
+ * *next_attempt is the carrier's next attempt time.
+ */
+bool
+db_mark_attempt_failed(PGconn *conn, const MailerConfig *cfg,
+					   const AlertBatch *batch, const char *error,
+					   bool *gave_up, char **next_attempt)
+{
+	char	   *ids = batch_ids_literal(batch);
+	char	   *short_error = sanitize_text(error, 1000);
+	char		max_text[16];
+	char		delay_text[16];
+	char		cap_text[16];
+	const char *params[5];
+	PGresult   *res;
+
+	*gave_up = false;
+	*next_attempt = NULL;
+	snprintf(max_text, sizeof(max_text), "%d", cfg->max_attempts);
+	snprintf(delay_text, sizeof(delay_text), "%d", cfg->retry_delay);
+	snprintf(cap_text, sizeof(cap_text), "%d", cfg->retry_max_delay);
+	params[0] = ids;
+	params[1] = short_error;
+	params[2] = max_text;
+	params[3] = delay_text;
+	params[4] = cap_text;
+	res = run(conn, "recording a failed attempt", mark_failed_sql, 5, params,
+			  PGRES_TUPLES_OK);
+	free(ids);
+	free(short_error);
+	if (res == NULL)
+		return false;
+
+	for (int i = 0; i < PQntuples(res); i++)
+	{
+		if (strtoll(PQgetvalue(res, i, 0), NULL, 10) != batch->alerts[0].alert_id)
+			continue;
+		*gave_up = strcmp(PQgetvalue(res, i, 1), "failed") == 0;
+		*next_attempt = xstrdup(PQgetvalue(res, i, 3));
+	}
+	PQclear(res);
+	return true;
+}
+
+/*
+ * Seconds until the earliest pending alert is due: 0 when one is due now, -1 when nothing is pending, -2 on a database error.
+ */
+double
+db_seconds_until_due(PGconn *conn)
+{
+	PGresult   *res = run(conn, "looking for the next due alert",
+						  seconds_until_due_sql, 0, NULL, PGRES_TUPLES_OK);
+	double		seconds;
+
+	if (res == NULL)
+		return -2;
+	if (PQgetisnull(res, 0, 0))
+		seconds = -1;
+	else
+	{
+		seconds = strtod(PQgetvalue(res, 0, 0), NULL);
+		if (seconds < 0)
+			seconds = 0;
+	}
+	PQclear(res);
+	return seconds;
+}
