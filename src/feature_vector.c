@@ -291,6 +291,7 @@ la_user_agent_class(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	check_result_columns(tupdesc, 3);
 
 	if (PG_ARGISNULL(0))
 		la_classify_user_agent(NULL, 0, &ua);

@@ -644,6 +644,7 @@ la_model_info(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	check_result_columns(tupdesc, 10);
 
 	values[0] = Int32GetDatum(MODEL_VERSION);
 	values[1] = Int32GetDatum(m->logins);

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "common/shortest_dec.h"
+#include "funcapi.h"
 #include "port/pg_bswap.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -321,4 +322,22 @@ la_json_get_container(JsonbValue *v, const char *key, const char *what,
 		la_json_invalid(what, psprintf("Key \"%s\" must be %s.", key,
 									   array ? "an array" : "an object"));
 	return v->val.binary.data;
+}
+
+/*
+ * Check that a function's SQL declaration returns as many columns as its C
+ * code fills.  They differ when the shared library was updated without
+ * ALTER EXTENSION ... UPDATE, and forming the row would then misread
+ * memory.
+ */
+void
+check_result_columns(TupleDesc tupdesc, int expected)
+{
+	if (tupdesc->natts != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("function returns %d columns where the login_anomaly library fills %d",
+						tupdesc->natts, expected),
+				 errhint("Run ALTER EXTENSION login_anomaly UPDATE to match the installed library.")));
+	BlessTupleDesc(tupdesc);
 }

@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "lib/stringinfo.h"
+#include "access/tupdesc.h"
 #include "utils/jsonb.h"
 
 /* Reads a byte buffer whose every byte may be hostile */
@@ -58,5 +59,7 @@ extern JsonbContainer *la_json_get_container(JsonbValue *v, const char *key,
 extern void la_json_check_keys(JsonbContainer *obj, const char *const *keys,
 							   const char *what);
 extern void la_json_invalid(const char *what, const char *detail) pg_attribute_noreturn();
+
+extern void check_result_columns(TupleDesc tupdesc, int expected);
 
 #endif							/* LA_SERIAL_H */

@@ -38,6 +38,7 @@
 
 #include "login_anomaly.h"
 #include "model_cache.h"
+#include "serial.h"
 
 PG_FUNCTION_INFO_V1(la_check_login);
 PG_FUNCTION_INFO_V1(la_trigger_stats);
@@ -693,6 +694,7 @@ la_trigger_stats(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
+	check_result_columns(tupdesc, 5);
 	values[0] = Int64GetDatum(stat_scored);
 	values[1] = Int64GetDatum(stat_without_model);
 	values[2] = Int64GetDatum(stat_alerts);
