@@ -9,7 +9,7 @@ RESET client_min_messages;
 
 -- A small valid model, written by hand: 2 logins, 2 support vectors that
 -- differ in country only, a summary whose counts add up to 2 per field,
--- and both logins at 08:00 UTC
+-- two countries each seen once, and both logins at 08:00 UTC
 CREATE TABLE bad_model_base (j jsonb);
 INSERT INTO bad_model_base VALUES ('{
   "format_version": 1, "logins": 2, "trained_at": "2024-03-01 12:00:00+00",
@@ -20,15 +20,15 @@ INSERT INTO bad_model_base VALUES ('{
     {"alpha": 0.5, "hour": 8, "lat": 50, "lon": 10, "hashes": [1, 2, 3, 4, 5, 6, 7, 8]},
     {"alpha": 0.5, "hour": 8, "lat": 50, "lon": 10, "hashes": [11, 2, 3, 4, 5, 6, 7, 8]}],
   "summary": {
-    "country": {"other": 0, "values": [{"hash": 1, "count": 1, "label": "FR"},
+    "country": {"other": 0, "singletons": 2, "values": [{"hash": 1, "count": 1, "label": "FR"},
                                        {"hash": 11, "count": 1, "label": "DE"}]},
-    "region": {"other": 0, "values": [{"hash": 2, "count": 2}]},
-    "city": {"other": 0, "values": [{"hash": 3, "count": 2, "label": "Y", "lat": 50, "lon": 10}]},
-    "browser": {"other": 0, "values": [{"hash": 4, "count": 2, "label": "Firefox"}]},
-    "os": {"other": 0, "values": [{"hash": 5, "count": 2}]},
-    "device": {"other": 0, "values": [{"hash": 6, "count": 2}]},
-    "network": {"other": 0, "values": [{"hash": 7, "count": 2}]},
-    "wide_network": {"other": 0, "values": [{"hash": 8, "count": 2}]}},
+    "region": {"other": 0, "singletons": 0, "values": [{"hash": 2, "count": 2}]},
+    "city": {"other": 0, "singletons": 0, "values": [{"hash": 3, "count": 2, "label": "Y", "lat": 50, "lon": 10}]},
+    "browser": {"other": 0, "singletons": 0, "values": [{"hash": 4, "count": 2, "label": "Firefox"}]},
+    "os": {"other": 0, "singletons": 0, "values": [{"hash": 5, "count": 2}]},
+    "device": {"other": 0, "singletons": 0, "values": [{"hash": 6, "count": 2}]},
+    "network": {"other": 0, "singletons": 0, "values": [{"hash": 7, "count": 2}]},
+    "wide_network": {"other": 0, "singletons": 0, "values": [{"hash": 8, "count": 2}]}},
   "hours": [0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]}');
 
 -- The base is valid (model_info shows the requested nu), and reads back to

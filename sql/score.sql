@@ -1,7 +1,8 @@
 --
--- score: how unusual a login is for its user, from 0 to 1.  0.5 is the
--- model's own boundary, and login_anomaly.threshold (default 0.8) decides
--- what alerts.  User ids here start with "score_".
+-- score: how unusual a login is for its user, from 0 to 1: a logistic
+-- curve over the risk in nats (what is new for this user, weighed by how
+-- often the user brings something new, plus the SVM's evidence).
+-- login_anomaly.threshold (default 0.8) decides what alerts.  User ids here start with "score_".
 --
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS login_anomaly;
@@ -48,9 +49,11 @@ FROM login_anomaly.score('score_alice', '2024-02-05 03:00+00', '91.198.4.7',
                          'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0',
                          50.45, 30.52) s;
 
--- Each change on its own moves the score up by the weight of what changed:
--- a new /16 (network 0.5 plus wide_network 0.5) costs as much as a new
--- browser (1), and 03:00 instead of the afternoon less (hour 0.5)
+-- Each change on its own moves the score up by how rarely this user brings
+-- something new at that level: a new /16 a little (networks change for
+-- many users), a new browser more, and 03:00 instead of the afternoon
+-- hardly at all (only through the SVM).  All together are far above the
+-- threshold
 SELECT change, round(login_anomaly.score('score_alice', ts, ip, country, region, city, ua, lat, lon)::numeric, 3) AS score
 FROM (VALUES
   ('nothing', '2024-02-05 15:10+00'::timestamptz, '198.51.100.77'::inet, 'US', 'NY', 'New York',

@@ -95,8 +95,8 @@ FROM login_anomaly.models WHERE user_id = 'train_dave';
 
 -- Short histories: 1 login, 2 logins and 20 identical logins each give a
 -- usable model.  nu is raised to 1 / logins, so none of the user's own
--- logins falls outside the boundary: every own login scores at most 0.5
--- (the boundary) and is not flagged at the default threshold 0.8
+-- logins falls outside the SVM's boundary: every own login scores at most
+-- 0.5 and is not flagged at the default threshold 0.8
 CREATE TABLE train_short (user_id text, ts timestamptz, ip inet, country text,
                           region text, city text, user_agent text);
 INSERT INTO train_short
@@ -234,8 +234,8 @@ SELECT count(*) AS scores,
 FROM train_serial s JOIN train_parallel p USING (user_id), train_probes;
 
 -- The probes themselves, for the user whose usual networks the first two
--- use: the usual login is inside the boundary, the one from the second
--- usual place and browser near it, the foreign one far outside
+-- use: the usual login and the one from the second usual place and browser
+-- score low, the foreign one near 1
 SELECT probe, round(login_anomaly.score(s.m, fv)::numeric, 2) AS score
 FROM train_serial s, train_probes WHERE s.user_id = 'train_p01' ORDER BY probe;
 

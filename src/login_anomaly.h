@@ -98,6 +98,7 @@ typedef struct LaFieldSummary
 {
 	int			nvalues;
 	uint32		other_count;	/* logins whose value was not kept */
+	uint32		singletons;		/* values seen exactly once, kept or not */
 	LaSeenValue *values;		/* most frequent first */
 } LaFieldSummary;
 
@@ -159,6 +160,8 @@ extern void la_model_validate(const LaModel *model);
 
 /* score.c */
 extern double la_score(const LaModel *model, const LaLogin *login);
+extern double la_risk(const LaModel *model, const LaLogin *login);
+extern double la_novelty_rate(const LaModel *model, LaField field);
 extern Datum la_explain(const LaModel *model, const LaLogin *login);
 extern const char *la_risk_level(double score);
 

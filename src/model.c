@@ -20,6 +20,7 @@
  *		  f8 hour (if known), f8 lat, f8 lon (if known), u32 x 8 field hashes
  *	 8 x  field summary, in field order:
  *		  u16 number of values kept, u32 logins whose value was not kept,
+ *		  u32 values seen exactly once (kept or not),
  *		  then for each value, most frequent first: u32 hash, u32 count,
  *		  u8 label length (0: no label), the label, and for the city field
  *		  only u8 place known, f8 lat, f8 lon (if known)
@@ -164,6 +165,8 @@ la_model_validate(const LaModel *m)
 		if (total != (uint64) m->logins)
 			invalid("Counts of field %s add up to " UINT64_FORMAT ", not %d.",
 					la_field_names[f], total, m->logins);
+		if (s->singletons > (uint32) m->logins)
+			invalid("Field %s has more values seen once than logins.", la_field_names[f]);
 	}
 
 	for (int h = 0; h < 24; h++)
@@ -248,6 +251,7 @@ la_model_decode(struct varlena *raw)
 		if (s->nvalues < 1 || s->nvalues > LA_SUMMARY_MAX_VALUES)
 			la_corrupt(&r, "Summary value count out of range");
 		s->other_count = la_read_u32(&r);
+		s->singletons = la_read_u32(&r);
 		s->values = palloc0(sizeof(LaSeenValue) * s->nvalues);
 		for (int i = 0; i < s->nvalues; i++)
 		{
@@ -327,6 +331,7 @@ la_model_encode(const LaModel *m)
 
 		la_write_u16(&buf, s->nvalues);
 		la_write_u32(&buf, s->other_count);
+		la_write_u32(&buf, s->singletons);
 		for (int i = 0; i < s->nvalues; i++)
 		{
 			const LaSeenValue *v = &s->values[i];
@@ -427,7 +432,8 @@ model_out(PG_FUNCTION_ARGS)
 		LaFieldSummary *s = &m->summary[f];
 
 		json_key(&buf, la_field_names[f], f == 0);
-		appendStringInfo(&buf, "{\"other\": %u, \"values\": [", s->other_count);
+		appendStringInfo(&buf, "{\"other\": %u, \"singletons\": %u, \"values\": [",
+						 s->other_count, s->singletons);
 		for (int i = 0; i < s->nvalues; i++)
 		{
 			LaSeenValue *v = &s->values[i];
@@ -465,7 +471,7 @@ static const char *const model_keys[] = {
 	"rho", "weights", "support_vectors", "summary", "hours", NULL
 };
 static const char *const sv_keys[] = {"alpha", "hour", "lat", "lon", "hashes", NULL};
-static const char *const summary_keys[] = {"other", "values", NULL};
+static const char *const summary_keys[] = {"other", "singletons", "values", NULL};
 static const char *const value_keys[] = {"hash", "count", "label", "lat", "lon", NULL};
 
 static JsonbValue *
@@ -519,6 +525,8 @@ read_json_summary(JsonbContainer *summary, LaModel *m)
 		la_json_check_keys(obj, summary_keys, what);
 		s->other_count = la_json_get_int(la_json_key(obj, "other"), "other", what,
 										 0, PG_UINT32_MAX);
+		s->singletons = la_json_get_int(la_json_key(obj, "singletons"), "singletons",
+										what, 0, PG_UINT32_MAX);
 		values = la_json_get_container(la_json_key(obj, "values"), "values", what, true);
 		s->nvalues = JsonContainerSize(values);
 		if (s->nvalues < 1 || s->nvalues > LA_SUMMARY_MAX_VALUES)

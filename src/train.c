@@ -466,6 +466,12 @@ summarise_field(const TrainState *st, int field, LaFieldSummary *s)
 		}
 	}
 	qsort(groups, ngroups, sizeof(ValueCount), cmp_count_desc);
+	s->singletons = 0;
+	for (int i = 0; i < ngroups; i++)
+	{
+		if (groups[i].count == 1)
+			s->singletons++;
+	}
 
 	s->nvalues = Min(ngroups, LA_SUMMARY_MAX_VALUES);
 	s->values = palloc0(sizeof(LaSeenValue) * s->nvalues);

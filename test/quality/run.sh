@@ -19,8 +19,9 @@
 # (login_anomaly.train('bench.history')), and score every login of test.csv
 # with login_anomaly.score().  The references (reference_naive_svm.py and
 # reference_freeman.py) score the same files, and evaluate.py computes the
-# figures.  Outputs: test/quality/results/figures.md, test/quality/results/roc.png, and the
-# generated block of test/quality/README.section.md.
+# figures.  Outputs: test/quality/results/figures.md and
+# test/quality/results/roc.png, and with --update-readme the generated block
+# of that file.
 #
 # QUALITY_KEEP_WORK=1 keeps the directory with the CSV files and scores;
 # LA_KEEP_CLUSTER=1 leaves the cluster running.
@@ -227,7 +228,7 @@ step "Scoring the same logins with the Freeman et al. reference"
 
 step "Figures"
 mkdir -p "$ROOT/test/quality/results"
-readme_arguments=(--readme "$QUALITY_DIR/README.section.md")
+readme_arguments=()
 for file in "${readme_files[@]}"; do
 	readme_arguments+=(--readme "$file")
 done
