@@ -71,12 +71,25 @@ CREATE FUNCTION login_anomaly.features(
 	ts timestamptz, ip inet, country text, region text, city text,
 	user_agent text, lat float8 DEFAULT NULL, lon float8 DEFAULT NULL)
 RETURNS login_anomaly.feature_vector
-AS 'MODULE_PATHNAME', 'la_features' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'la_features' LANGUAGE C STABLE PARALLEL SAFE;
 
+/*
+ * A bare IPv4 or IPv6 address from text, or NULL when the text is not one
+ * (a forwarded header with several addresses, say).  train() reads text
+ * address columns through it, as check_login does.
+ */
+CREATE FUNCTION login_anomaly.parse_address(address text)
+RETURNS inet
+AS 'MODULE_PATHNAME', 'la_parse_address_sql' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+/*
+ * Stable, not immutable: the user agent is read with the regexes file that
+ * login_anomaly.uap_regexes names, which an upgrade of uap-core changes.
+ */
 CREATE FUNCTION login_anomaly.user_agent_class(
 	user_agent text,
 	OUT browser text, OUT os text, OUT device text)
-AS 'MODULE_PATHNAME', 'la_user_agent_class' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'la_user_agent_class' LANGUAGE C STABLE PARALLEL SAFE;
 
 /*
  * uap-core's full parse of a user agent.  NULL parses like the empty
@@ -128,6 +141,7 @@ CREATE AGGREGATE login_anomaly.train_model(login_anomaly.feature_vector) (
 	COMBINEFUNC = login_anomaly.train_model_combinefn,
 	SERIALFUNC = login_anomaly.train_model_serialfn,
 	DESERIALFUNC = login_anomaly.train_model_deserialfn,
+	FINALFUNC_MODIFY = SHAREABLE,
 	PARALLEL = SAFE
 );
 
@@ -139,6 +153,7 @@ CREATE AGGREGATE login_anomaly.train_model(login_anomaly.feature_vector, nu floa
 	COMBINEFUNC = login_anomaly.train_model_combinefn,
 	SERIALFUNC = login_anomaly.train_model_serialfn,
 	DESERIALFUNC = login_anomaly.train_model_deserialfn,
+	FINALFUNC_MODIFY = SHAREABLE,
 	PARALLEL = SAFE
 );
 
@@ -276,6 +291,13 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'la_check_login' LANGUAGE C
 SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
 
+/*
+ * The trigger scores with every user's model: a role that could attach it
+ * to a table of its own could probe any user's model.  Grant EXECUTE to
+ * the owners of logins tables only.
+ */
+REVOKE ALL ON FUNCTION login_anomaly.check_login() FROM PUBLIC;
+
 CREATE FUNCTION login_anomaly.trigger_stats(
 	OUT logins_scored bigint, OUT logins_without_model bigint,
 	OUT alerts bigint, OUT scoring_failures bigint, OUT notify_skipped bigint)
@@ -284,8 +306,16 @@ AS 'MODULE_PATHNAME', 'la_trigger_stats' LANGUAGE C VOLATILE;
 /*
  * Train every user of a logins table, or only_user, into
  * login_anomaly.models.  column_map renames the expected columns, e.g.
- * '{"user_id": "account", "ts": "logged_in_at"}'.  NULL nu or gamma take
- * the settings' values.  Returns the number of users trained.
+ * '{"user_id": "account", "ts": "logged_in_at"}'; the key login_id names
+ * the column that check_login stores as alerts.login_ref (default
+ * login_id, then id).  NULL nu or gamma take the settings' values.
+ *
+ * skip decides which alerted logins training leaves out, so that a model
+ * never learns an attacker's logins as normal:
+ *   'confirmed_attacks'   logins whose alert has the verdict not_me
+ *   'unconfirmed_alerts'  every alerted login not confirmed as it_was_me
+ * Without a login reference column no alert can be matched and nothing is
+ * left out.  Returns the number of users trained.
  */
 CREATE FUNCTION login_anomaly.train(
 	logins regclass,
@@ -293,7 +323,8 @@ CREATE FUNCTION login_anomaly.train(
 	column_map jsonb DEFAULT '{}',
 	nu float8 DEFAULT NULL,
 	gamma float8 DEFAULT NULL,
-	weights text DEFAULT NULL)
+	weights text DEFAULT NULL,
+	skip text DEFAULT 'confirmed_attacks')
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -303,7 +334,11 @@ DECLARE
 						 'user_agent', 'lat', 'lon'];
 	expr text[] := '{}';
 	col text;
+	col_type regtype;
 	key text;
+	ref_column text;
+	old_weights text;
+	skip_clause text := '';
 	trained bigint;
 BEGIN
 	IF jsonb_typeof(coalesce(column_map, '{}')) <> 'object' THEN
@@ -313,19 +348,35 @@ BEGIN
 	END IF;
 	FOR key IN SELECT jsonb_object_keys(coalesce(column_map, '{}'))
 	LOOP
-		IF NOT key = ANY (cols) THEN
+		IF NOT (key = ANY (cols) OR key = 'login_id') THEN
 			RAISE EXCEPTION 'unknown column_map key "%"', key
 				USING ERRCODE = 'invalid_parameter_value',
-					  HINT = 'Keys are user_id, ts, ip, country, region, city, user_agent, lat and lon.';
+					  HINT = 'Keys are user_id, ts, ip, country, region, city, user_agent, lat, lon and login_id.';
 		END IF;
 	END LOOP;
+	IF skip IS NULL OR skip NOT IN ('confirmed_attacks', 'unconfirmed_alerts') THEN
+		RAISE EXCEPTION 'invalid skip "%"', skip
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Use ''confirmed_attacks'' or ''unconfirmed_alerts''.';
+	END IF;
 
 	FOREACH key IN ARRAY cols
 	LOOP
 		col := coalesce(column_map ->> key, key);
-		IF NOT EXISTS (SELECT 1 FROM pg_attribute
-					   WHERE attrelid = logins AND attname = col
-						 AND attnum > 0 AND NOT attisdropped) THEN
+		SELECT atttypid::regtype INTO col_type FROM pg_attribute
+		WHERE attrelid = logins AND attname = col AND attnum > 0 AND NOT attisdropped;
+		/* a timestamp without time zone is UTC, as check_login takes it */
+		IF key = 'ts' AND col_type = 'timestamp'::regtype THEN
+			expr := expr || format('(l.%I AT TIME ZONE ''UTC'')', col);
+			CONTINUE;
+		END IF;
+		/* an address kept as text may not parse: it then counts as missing */
+		IF key = 'ip' AND col_type IS NOT NULL
+		   AND col_type NOT IN ('inet'::regtype, 'cidr'::regtype) THEN
+			expr := expr || format('login_anomaly.parse_address(l.%I::text)', col);
+			CONTINUE;
+		END IF;
+		IF col_type IS NULL THEN
 			IF key IN ('lat', 'lon') AND NOT column_map ? key THEN
 				expr := expr || 'NULL::float8'::text;
 				CONTINUE;
@@ -334,10 +385,39 @@ BEGIN
 				USING ERRCODE = 'undefined_column',
 					  HINT = 'Map the column with column_map, e.g. ''{"' || key || '": "your_column"}''.';
 		END IF;
-		expr := expr || format('%I', col);
+		expr := expr || format('l.%I', col);
 	END LOOP;
 
+	/* the login reference column, found the way check_login finds it */
+	IF column_map ? 'login_id' THEN
+		ref_column := column_map ->> 'login_id';
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute
+					   WHERE attrelid = logins AND attname = ref_column
+						 AND attnum > 0 AND NOT attisdropped) THEN
+			RAISE EXCEPTION 'column "%" of table % does not exist', ref_column, logins
+				USING ERRCODE = 'undefined_column';
+		END IF;
+	ELSE
+		SELECT attname INTO ref_column FROM pg_attribute
+		WHERE attrelid = logins AND attname IN ('login_id', 'id')
+		  AND attnum > 0 AND NOT attisdropped
+		ORDER BY attname = 'id'
+		LIMIT 1;
+	END IF;
+	IF ref_column IS NOT NULL THEN
+		skip_clause := format(
+			' AND NOT EXISTS (SELECT 1 FROM login_anomaly.alerts a'
+			' WHERE a.login_table OPERATOR(pg_catalog.=) %s::pg_catalog.oid::pg_catalog.regclass'
+			' AND a.login_ref OPERATOR(pg_catalog.=) l.%I::text AND %s)',
+			logins::oid, ref_column,
+			CASE skip WHEN 'confirmed_attacks'
+				THEN 'a.verdict OPERATOR(pg_catalog.=) ''not_me'''
+				ELSE 'a.verdict IS DISTINCT FROM ''it_was_me''' END);
+	END IF;
+
+	/* the weights apply to this training only, not to the caller's transaction */
 	IF weights IS NOT NULL THEN
+		old_weights := current_setting('login_anomaly.weights');
 		PERFORM set_config('login_anomaly.weights', weights, true);
 	END IF;
 
@@ -350,19 +430,50 @@ BEGIN
 												 %5$s::text, %6$s::text, %7$s::text,
 												 %8$s::float8, %9$s::float8),
 						  $2, $3) AS model
-			   FROM %10$s
-			   WHERE %1$s IS NOT NULL AND ($1::text IS NULL OR %1$s::text = $1::text)
+			   FROM %10$s l
+			   WHERE %1$s IS NOT NULL AND ($1::text IS NULL OR %1$s::text = $1::text) %11$s
 			   GROUP BY 1) t
 		 WHERE t.model IS NOT NULL
 		 ON CONFLICT (user_id) DO UPDATE
 		 SET model = excluded.model, trained_at = excluded.trained_at,
 			 logins = excluded.logins',
 		expr[1], expr[2], expr[3], expr[4], expr[5], expr[6], expr[7], expr[8],
-		expr[9], logins)
+		expr[9], logins, skip_clause)
 	USING only_user, nu, gamma;
 	GET DIAGNOSTICS trained = ROW_COUNT;
+	IF old_weights IS NOT NULL THEN
+		PERFORM set_config('login_anomaly.weights', old_weights, true);
+	END IF;
 
 	RAISE DEBUG 'login_anomaly: trained % users from %', trained, logins;
 	RETURN trained;
 END
 $$;
+
+/*
+ * An analyst's verdict on an alert: 'it_was_me' (the user confirmed the
+ * login) or 'not_me' (a takeover).  train() leaves out logins whose alert
+ * says not_me.  It runs with the caller's rights, so the caller needs
+ * UPDATE on the verdict columns, and verdict_by records who it was.
+ */
+CREATE FUNCTION login_anomaly.record_verdict(alert_id bigint, verdict text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF verdict IS NULL OR verdict NOT IN ('it_was_me', 'not_me') THEN
+		RAISE EXCEPTION 'invalid verdict "%"', verdict
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'A verdict is ''it_was_me'' or ''not_me''.';
+	END IF;
+	UPDATE login_anomaly.alerts a
+	SET verdict = record_verdict.verdict, verdict_at = now(), verdict_by = current_user
+	WHERE a.alert_id = record_verdict.alert_id;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'alert % does not exist', record_verdict.alert_id
+			USING ERRCODE = 'no_data_found';
+	END IF;
+END
+$$;
+

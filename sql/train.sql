@@ -243,3 +243,45 @@ FROM train_serial s, train_probes WHERE s.user_id = 'train_p01' ORDER BY probe;
 DELETE FROM login_anomaly.models WHERE user_id LIKE 'train\_%';
 DROP TABLE train_logins, train_renamed, train_short, train_long, train_big,
   train_probes, train_serial, train_parallel;
+
+-- A weights argument applies to that training only: the caller's setting
+-- is unchanged afterwards, also inside the same transaction
+CREATE TABLE train_weights (user_id text, ts timestamptz, ip inet, country text,
+  region text, city text, user_agent text);
+INSERT INTO train_weights VALUES ('train_weights_u', '2024-01-01 10:00+00', '192.0.2.1',
+  'DE', 'BE', 'Berlin', NULL);
+BEGIN;
+SELECT login_anomaly.train('train_weights', weights => 'country=3');
+SHOW login_anomaly.weights;
+COMMIT;
+SELECT (login_anomaly.model_info(model)).weights LIKE 'country=3,%' AS trained_with_argument
+FROM login_anomaly.models WHERE user_id = 'train_weights_u';
+
+-- Parallel training keeps values longer than the summary's labels apart:
+-- a 60-byte city is the same city in serial and parallel plans
+CREATE TABLE train_long_city AS
+SELECT 'train_lc' || (i % 20) AS user_id,
+       '2024-01-01 10:00+00'::timestamptz + i * interval '1 hour' AS ts,
+       '192.0.2.1'::inet AS ip, 'DE' AS country, 'BE' AS region,
+       repeat('Berlin-', 8) || 'Mitte' AS city, NULL::text AS user_agent
+FROM generate_series(1, 4000) i;
+ANALYZE train_long_city;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SET parallel_leader_participation = off;
+SELECT count(*) AS users,
+       bool_and(NOT EXISTS (SELECT 1 FROM unnest(reasons) r WHERE r LIKE 'city%')) AS own_city_is_usual
+FROM (SELECT user_id, login_anomaly.explain(
+             login_anomaly.train_model(login_anomaly.features(ts, ip, country, region, city, user_agent)),
+             login_anomaly.features('2024-03-01 10:00+00', '192.0.2.1', 'DE', 'BE',
+                                    repeat('Berlin-', 8) || 'Mitte', NULL)) AS reasons
+      FROM train_long_city GROUP BY user_id) t;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+RESET parallel_leader_participation;
+DELETE FROM login_anomaly.models WHERE user_id LIKE 'train\_%';
+DROP TABLE train_weights, train_long_city;

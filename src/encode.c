@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 
 #include "catalog/pg_type.h"
@@ -197,6 +198,22 @@ encode_networks(LaLogin *login, inet *ip, char *buf)
 done:
 	la_set_field(login, LA_NETWORK, narrow, strlen(narrow));
 	la_set_field(login, LA_WIDE_NETWORK, wide, strlen(wide));
+}
+
+/*
+ * Parse a bare IPv4 or IPv6 address into an inet Datum.  Returns false,
+ * raising no error, for anything else: a text address column often holds a
+ * forwarded header, and one that does not parse counts as missing.
+ */
+bool
+la_parse_address(const char *s, Datum *result)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, s, buf) != 1 && inet_pton(AF_INET6, s, buf) != 1)
+		return false;
+	*result = DirectFunctionCall1(inet_in, CStringGetDatum(s));
+	return true;
 }
 
 static void

@@ -43,6 +43,7 @@ PG_FUNCTION_INFO_V1(feature_vector_recv);
 PG_FUNCTION_INFO_V1(feature_vector_send);
 PG_FUNCTION_INFO_V1(la_features);
 PG_FUNCTION_INFO_V1(la_user_agent_class);
+PG_FUNCTION_INFO_V1(la_parse_address_sql);
 
 struct varlena *
 la_feature_vector_encode(const LaLogin *login)
@@ -306,4 +307,15 @@ la_user_agent_class(PG_FUNCTION_ARGS)
 	values[2] = CStringGetTextDatum(ua.device);
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* parse_address(text): the address, or NULL when the text is not one */
+Datum
+la_parse_address_sql(PG_FUNCTION_ARGS)
+{
+	Datum		result;
+
+	if (!la_parse_address(text_to_cstring(PG_GETARG_TEXT_PP(0)), &result))
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
 }

@@ -115,7 +115,7 @@ _PG_init(void)
 	DefineCustomIntVariable("login_anomaly.max_training_logins",
 							"Most recent logins per user that training uses.",
 							"Older logins are dropped, which bounds training time and memory.",
-							&la_max_training_logins, 500, 1, 1000000, PGC_USERSET, 0,
+							&la_max_training_logins, 500, 1, 10000, PGC_SUSET, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomStringVariable("login_anomaly.weights",

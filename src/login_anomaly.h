@@ -141,6 +141,7 @@ extern void la_encode_login(LaLogin *login, bool has_ts, TimestampTz ts,
 							text *user_agent,
 							bool has_lat, double lat, bool has_lon, double lon);
 extern void la_set_field(LaLogin *login, LaField field, const char *value, int len);
+extern bool la_parse_address(const char *s, Datum *result);
 extern void la_hour_point(double hour, double *xy);
 extern void la_place_point(double lat, double lon, double *xyz);
 extern double la_login_distance(const double *weights, const LaSupportVector *sv,

@@ -47,6 +47,9 @@
 #define SV_HAS_TS 0x01
 #define SV_HAS_PLACE 0x02
 
+/* The smallest stored support vector: alpha, flags and 8 hashes */
+#define SV_MIN_BYTES (8 + 1 + 4 * LA_NUM_FIELDS)
+
 /* Generous bounds that a real model stays far below */
 #define MAX_LOGINS 100000000
 #define MAX_SUPPORT_VECTORS 1000000
@@ -63,6 +66,12 @@ static void
 invalid(const char *fmt,...)
 pg_attribute_printf(1, 2) pg_attribute_noreturn();
 
+/*
+ * The error code of a failed check: stored bytes are corrupted data, text
+ * input is an invalid representation.  Each entry point sets it.
+ */
+static int	invalid_errcode = ERRCODE_DATA_CORRUPTED;
+
 static void
 invalid(const char *fmt,...)
 {
@@ -73,19 +82,20 @@ invalid(const char *fmt,...)
 	vsnprintf(detail, sizeof(detail), fmt, args);
 	va_end(args);
 	ereport(ERROR,
-			(errcode(ERRCODE_DATA_CORRUPTED),
+			(errcode(invalid_errcode),
 			 errmsg("invalid login_anomaly.model value"),
 			 errdetail("%s", detail)));
 }
 
+/* Check an hour and a place; the message names what, and which one */
 static void
 validate_hour_place(bool has_ts, double hour, bool has_place,
-					double lat, double lon, const char *where)
+					double lat, double lon, const char *what, int index)
 {
 	if (has_ts && !(hour >= 0.0 && hour < 24.0))
-		invalid("Hour %g of %s is out of range.", hour, where);
+		invalid("Hour %g of %s %d is out of range.", hour, what, index);
 	if (has_place && !(lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0))
-		invalid("Coordinates of %s are out of range.", where);
+		invalid("Coordinates of %s %d are out of range.", what, index);
 }
 
 /*
@@ -125,7 +135,7 @@ la_model_validate(const LaModel *m)
 		if (!(sv->alpha >= 0.0 && sv->alpha <= 1.0 + 1e-9))
 			invalid("alpha %g of support vector %d is out of range.", sv->alpha, i);
 		validate_hour_place(sv->has_ts, sv->hour, sv->has_place, sv->lat, sv->lon,
-							psprintf("support vector %d", i));
+							"support vector", i);
 		for (int f = 0; f < LA_NUM_FIELDS; f++)
 		{
 			if (sv->hash[f] > LA_HASH_MASK)
@@ -158,8 +168,7 @@ la_model_validate(const LaModel *m)
 				 !pg_verifymbstr(v->label, strlen(v->label), true)))
 				invalid("Label of value %d of field %s is invalid.", i, la_field_names[f]);
 			if (!isnan(v->lat))
-				validate_hour_place(false, 0, true, v->lat, v->lon,
-									psprintf("value %d of field %s", i, la_field_names[f]));
+				validate_hour_place(false, 0, true, v->lat, v->lon, "city value", i);
 			total += v->count;
 		}
 		if (total != (uint64) m->logins)
@@ -197,6 +206,7 @@ la_model_decode(struct varlena *raw)
 	uint16		version;
 	uint32		n;
 
+	invalid_errcode = ERRCODE_DATA_CORRUPTED;
 	la_reader_init(&r, VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw), "login_anomaly.model");
 	version = la_read_u16(&r);
 	if (version != MODEL_VERSION)
@@ -219,6 +229,9 @@ la_model_decode(struct varlena *raw)
 	n = la_read_u32(&r);
 	if (n < 1 || n > (uint32) m->logins || n > MAX_SUPPORT_VECTORS)
 		la_corrupt(&r, "Support vector count out of range");
+	/* allocate nothing the value's own length cannot back */
+	if (n > (r.len - r.pos) / SV_MIN_BYTES)
+		la_corrupt(&r, "Support vector count exceeds the value's length");
 	m->nsv = (int) n;
 	m->sv = palloc0(sizeof(LaSupportVector) * m->nsv);
 	for (int i = 0; i < m->nsv; i++)
@@ -574,6 +587,7 @@ model_in(PG_FUNCTION_ARGS)
 	JsonbContainer *c;
 	LaModel    *m = palloc0(sizeof(LaModel));
 
+	invalid_errcode = ERRCODE_INVALID_TEXT_REPRESENTATION;
 	la_json_check_keys(obj, model_keys, what);
 	if (la_json_get_int(la_json_key(obj, "format_version"), "format_version", what,
 						0, PG_INT32_MAX) != MODEL_VERSION)
@@ -610,6 +624,7 @@ model_in(PG_FUNCTION_ARGS)
 		m->hours[h] = la_json_get_int(element(c, h), "hours", what, 0, PG_UINT32_MAX);
 
 	la_model_validate(m);
+	invalid_errcode = ERRCODE_DATA_CORRUPTED;
 	PG_RETURN_POINTER(la_model_encode(m));
 }
 

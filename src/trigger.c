@@ -111,9 +111,6 @@ typedef struct Verdict
 /* User agents stored in alert rows are cut to this many bytes */
 #define ALERT_USER_AGENT_MAX 1024
 
-/* Strings in a NOTIFY payload are cut to this many bytes each */
-#define PAYLOAD_FIELD_MAX 200
-
 /* NOTIFY is skipped above this queue usage; the outbox still has the alert */
 #define NOTIFY_QUEUE_LIMIT 0.9
 
@@ -349,13 +346,20 @@ read_login(TriggerData *trigdata, const TriggerConfig *cfg, LoginRow *row)
 			Oid			type = column_type(desc, cfg->attnum[COL_IP]);
 
 			if (type == INETOID || type == CIDROID)
+			{
 				row->ip = d;
+				row->has_ip = true;
+			}
 			else
 			{
-				t = column_text(tuple, desc, cfg->attnum[COL_IP]);
-				row->ip = DirectFunctionCall1(inet_in, CStringGetDatum(text_to_cstring(t)));
+				/*
+				 * A text address is often a forwarded header: one that does
+				 * not parse counts as missing rather than as an error
+				 */
+				char	   *s = text_to_cstring(column_text(tuple, desc, cfg->attnum[COL_IP]));
+
+				row->has_ip = la_parse_address(s, &row->ip);
 			}
-			row->has_ip = true;
 		}
 	}
 
@@ -428,12 +432,15 @@ score_login_safely(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Ver
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
 
-		if (la_fail_closed)
+		/* a cancel or timeout stops the statement, whatever fail_closed says */
+		if (la_fail_closed || edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 			ReThrowError(edata);
 		v->failed = true;
 		v->error = edata->message;
 		ereport(WARNING,
-				(errmsg("login_anomaly could not score a login of user \"%s\": %s",
+				(errcode(edata->sqlerrcode),
+				 errmsg("login_anomaly could not score a login of user \"%s\": %s",
 						row->user_id ? row->user_id : "(unknown)", edata->message),
 				 errdetail("The login was stored and an alert of kind scoring_failed was written."),
 				 errhint("Set login_anomaly.fail_closed to make such errors fail the INSERT.")));
@@ -564,24 +571,12 @@ insert_alert(TriggerData *trigdata, const TriggerConfig *cfg,
 	return alert_id;
 }
 
-static void
-payload_string(StringInfo buf, const char *key, const char *value)
-{
-	char	   *cut;
-
-	if (value == NULL)
-		return;
-	cut = clip(value, PAYLOAD_FIELD_MAX);
-	appendStringInfo(buf, ", \"%s\": ", key);
-	escape_json(buf, cut);
-	pfree(cut);
-}
-
 /*
- * Send the wake-up.  The payload is a small JSON object: the alert id and
- * a short summary.  Each string is cut to PAYLOAD_FIELD_MAX bytes at a
- * character boundary, so even with JSON escaping (at most 6 bytes per input
- * byte) it stays far below NOTIFY's 8000-byte limit.
+ * Send the wake-up.  The payload is a small JSON object: the alert id, its
+ * kind, score and risk level, well under NOTIFY's 8000-byte limit whatever
+ * the login held.  It names no user and no place, because any role that
+ * can connect may LISTEN: the details stay in the outbox, behind its
+ * privileges.
  */
 static void
 notify_alert(const TriggerConfig *cfg, int64 alert_id, const LoginRow *row,
@@ -605,15 +600,9 @@ notify_alert(const TriggerConfig *cfg, int64 alert_id, const LoginRow *row,
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "{\"alert_id\": " INT64_FORMAT ", \"kind\": \"%s\"",
 					 alert_id, v->failed ? "scoring_failed" : "anomaly");
-	payload_string(&buf, "user_id", row->user_id);
 	if (v->has_model && !v->failed)
 		appendStringInfo(&buf, ", \"score\": %.4f", v->score);
-	appendStringInfo(&buf, ", \"risk\": \"%s\"", alert_risk(v));
-	if (row->field[COL_COUNTRY])
-		payload_string(&buf, "country", text_to_cstring(row->field[COL_COUNTRY]));
-	if (row->field[COL_CITY])
-		payload_string(&buf, "city", text_to_cstring(row->field[COL_CITY]));
-	appendStringInfoChar(&buf, '}');
+	appendStringInfo(&buf, ", \"risk\": \"%s\"}", alert_risk(v));
 
 	Async_Notify(cfg->channel, buf.data);
 }

@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
+#include "serial.h"
 #include "uap.h"
 #include "useragent.h"
 
@@ -154,9 +155,7 @@ la_parse_user_agent(PG_FUNCTION_ARGS)
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	if (tupdesc->natts != UAP_NFIELDS)
-		elog(ERROR, "parse_user_agent must return %d columns, not %d",
-			 UAP_NFIELDS, tupdesc->natts);
+	check_result_columns(tupdesc, UAP_NFIELDS);
 
 	/* NULL parses like the empty string: nothing matches, family Other */
 	if (PG_ARGISNULL(0))
@@ -379,6 +378,28 @@ device_class(const UapResult *r, const char *ua, int len)
 	return "other";
 }
 
+/*
+ * Copy a family name into a LA_UA_FAMILY_MAX buffer, keeping only a valid
+ * prefix in the database encoding and cutting at a character boundary;
+ * "Other" when nothing valid remains.  A family comes from captures of the
+ * user agent, so it may be cut mid-character or be invalid here.
+ */
+static void
+copy_family(char *dst, const char *src)
+{
+	int			len = pg_encoding_verifymbstr(GetDatabaseEncoding(), src, strlen(src));
+
+	if (len >= LA_UA_FAMILY_MAX)
+		len = pg_mbcliplen(src, len, LA_UA_FAMILY_MAX - 1);
+	if (len <= 0)
+	{
+		strlcpy(dst, "Other", LA_UA_FAMILY_MAX);
+		return;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
 void
 la_classify_user_agent(const char *ua, int len, LaUserAgent *out)
 {
@@ -418,8 +439,8 @@ la_classify_user_agent(const char *ua, int len, LaUserAgent *out)
 		return;
 	}
 
-	strlcpy(out->browser, uap_result_get(result, UAP_UA_FAMILY), LA_UA_FAMILY_MAX);
-	strlcpy(out->os, uap_result_get(result, UAP_OS_FAMILY), LA_UA_FAMILY_MAX);
+	copy_family(out->browser, uap_result_get(result, UAP_UA_FAMILY));
+	copy_family(out->os, uap_result_get(result, UAP_OS_FAMILY));
 	out->device = device_class(result, ua, len);
 }
 
@@ -445,8 +466,8 @@ la_useragent_define_gucs(void)
 							"0 disables the cache.",
 							&uap_cache_size,
 							UAP_DEFAULT_CACHE_SIZE,
-							0, 1000000,
-							PGC_USERSET,
+							0, 100000,
+							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
 }

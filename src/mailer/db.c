@@ -68,14 +68,20 @@ static const char *const window_sql =
 "      WHERE user_id = $1::text AND kind = $2::text AND status = 'sent') w "
 "WHERE w.window_end IS NOT NULL";
 
-/* Hold the user's due alerts until the window closes; the digest then covers them */
+/*
+ * Hold the user's pending alerts until the window closes, so that one
+ * digest then covers them.  The claimed alert is among them, because the
+ * claim locked it in this same transaction and SKIP LOCKED skips only
+ * rows that other transactions lock.
+ */
 static const char *const defer_sql =
 "UPDATE login_anomaly.alerts SET next_attempt_at = $3::timestamptz "
 "WHERE alert_id IN (SELECT alert_id FROM login_anomaly.alerts "
 "                   WHERE user_id = $1::text AND kind = $2::text "
 "                     AND status = 'pending' "
 "                     AND next_attempt_at < $3::timestamptz "
-"                   FOR UPDATE SKIP LOCKED)";
+"                   FOR UPDATE SKIP LOCKED) "
+"RETURNING alert_id";
 
 /* The other pending alerts of the user, folded into the carrier's e-mail */
 static const char *const members_sql =
@@ -92,7 +98,8 @@ static const char *const mark_sent_sql =
 "    folded_into = CASE WHEN alert_id = $1::bigint THEN NULL ELSE $1::bigint END, "
 "    sent_at = pg_catalog.clock_timestamp(), "
 "    message_id = $2::text, "
-"    attempts = attempts + 1 "
+"    attempts = attempts + 1, "
+"    last_error = NULL "
 "WHERE alert_id = ANY ($3::bigint[]) AND status = 'pending'";
 
 /*
@@ -115,6 +122,13 @@ static const char *const seconds_until_due_sql =
 "SELECT pg_catalog.date_part('epoch', "
 "    pg_catalog.min(next_attempt_at) - pg_catalog.clock_timestamp()) "
 "FROM login_anomaly.alerts WHERE status = 'pending'";
+
+/* Pending alerts that wait for a storm window or a retry delay */
+static const char *const not_due_sql =
+"SELECT pg_catalog.count(*), "
+"    pg_catalog.date_part('epoch', pg_catalog.min(next_attempt_at)) "
+"FROM login_anomaly.alerts "
+"WHERE status = 'pending' AND next_attempt_at > pg_catalog.clock_timestamp()";
 
 /*
  * The error text of a result or connection on one line: the server's
@@ -404,20 +418,77 @@ alert_batch_free(AlertBatch *batch)
 	memset(batch, 0, sizeof(*batch));
 }
 
+static int
+compare_alert_ids(const void *a, const void *b)
+{
+	long long	x = *(const long long *) a;
+	long long	y = *(const long long *) b;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * Move the pending alerts of the carrier's user and kind to window_end, the
+ * end of the user's storm window, and list them in *held.
+ */
+static bool
+hold_alerts(PGconn *conn, const Alert *carrier, const char *window_end,
+			HeldAlerts *held)
+{
+	const char *params[3] = {carrier->user_id, carrier->kind, window_end};
+	PGresult   *res;
+	int			n;
+
+	res = run(conn, "deferring alerts to the end of the storm window",
+			  defer_sql, 3, params, PGRES_TUPLES_OK);
+	if (res == NULL)
+		return false;
+	n = PQntuples(res);
+	held->alert_ids = xmalloc(sizeof(long long) * (n > 0 ? n : 1));
+	for (int i = 0; i < n; i++)
+		held->alert_ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+	held->n_alerts = n;
+	qsort(held->alert_ids, n, sizeof(long long), compare_alert_ids);
+	held->user_id = xstrdup(carrier->user_id);
+	PQclear(res);
+
+	res = run(conn, "reading the window end",
+			  "SELECT pg_catalog.date_part('epoch', $1::timestamptz)",
+			  1, &window_end, PGRES_TUPLES_OK);
+	if (res == NULL)
+	{
+		held_alerts_free(held);
+		return false;
+	}
+	held->until = strtod(PQgetvalue(res, 0, 0), NULL);
+	PQclear(res);
+	return true;
+}
+
+void
+held_alerts_free(HeldAlerts *held)
+{
+	free(held->alert_ids);
+	free(held->user_id);
+	memset(held, 0, sizeof(*held));
+}
+
 /*
  * Claim the oldest due alert and build the batch its e-mail covers.  The
  * caller has opened a transaction and must end it.
  *
  * skip_users and skip_alerts are array literals under construction (see
  * sql_array_append) of users that another mailer has locked and, in
- * --dry-run, of alerts already printed.  On CLAIM_BUSY the user is added to skip_users.
- * *carrier_id is the claimed alert, and on CLAIM_DEFERRED *defer_until is
- * the end of the user's storm window as an epoch.
+ * --dry-run, of alerts already printed or held.  On CLAIM_BUSY the user is
+ * added to skip_users.  *carrier_id is the claimed alert.  On
+ * CLAIM_DEFERRED, *held lists every alert of the user that this claim
+ * held back, the carrier included; the caller frees it with
+ * held_alerts_free.
  */
 ClaimResult
 db_claim_batch(PGconn *conn, const MailerConfig *cfg,
 			   StrBuf *skip_users, const StrBuf *skip_alerts,
-			   AlertBatch *batch, long long *carrier_id, double *defer_until)
+			   AlertBatch *batch, long long *carrier_id, HeldAlerts *held)
 {
 	char	   *users_literal = array_literal(skip_users);
 	char	   *alerts_literal = array_literal(skip_alerts);
@@ -430,8 +501,8 @@ db_claim_batch(PGconn *conn, const MailerConfig *cfg,
 	char		id_text[24];
 
 	memset(batch, 0, sizeof(*batch));
+	memset(held, 0, sizeof(*held));
 	*carrier_id = 0;
-	*defer_until = 0;
 
 	params[0] = users_literal;
 	params[1] = alerts_literal;
@@ -483,25 +554,10 @@ db_claim_batch(PGconn *conn, const MailerConfig *cfg,
 	if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 1), "t") == 0)
 	{
 		char	   *window_end = xstrdup(PQgetvalue(res, 0, 0));
-		PGresult   *epoch_res;
 
 		PQclear(res);
-		params[2] = window_end;
-		res = run(conn, "deferring alerts to the end of the storm window",
-				  defer_sql, 3, params, PGRES_COMMAND_OK);
-		if (res != NULL)
-		{
-			PQclear(res);
-			epoch_res = run(conn, "reading the window end",
-							"SELECT pg_catalog.date_part('epoch', $1::timestamptz)",
-							1, (const char *const *) &window_end, PGRES_TUPLES_OK);
-			if (epoch_res != NULL)
-			{
-				*defer_until = strtod(PQgetvalue(epoch_res, 0, 0), NULL);
-				PQclear(epoch_res);
-				result = CLAIM_DEFERRED;
-			}
-		}
+		if (hold_alerts(conn, &carrier, window_end, held))
+			result = CLAIM_DEFERRED;
 		free(window_end);
 		goto done;
 	}
@@ -595,7 +651,11 @@ batch_ids_literal(const AlertBatch *batch)
 	return ids.data;
 }
 
-/* Mark the carrier sent and the other alerts of the batch folded into it */
+/*
+ * Mark the carrier sent and the other alerts of the batch folded into it.
+ * last_error is cleared because the alerts were delivered, while attempts
+ * keeps counting, so a row still shows how many tries its delivery took.
+ */
 bool
 db_mark_sent(PGconn *conn, const AlertBatch *batch, const char *message_id)
 {
@@ -615,8 +675,9 @@ db_mark_sent(PGconn *conn, const AlertBatch *batch, const char *message_id)
 		ok = true;
 		if (atoi(PQcmdTuples(res)) != batch->n_alerts)
 			log_msg(LOG_LEVEL_WARNING,
-					"alert %lld: marked %s of %d alerts sent; the others were no longer pending",
-					batch->alerts[0].alert_id, PQcmdTuples(res), batch->n_alerts);
+					"alert %lld: marked %s of %d %s sent because the others were no longer pending",
+					batch->alerts[0].alert_id, PQcmdTuples(res), batch->n_alerts,
+					plural(batch->n_alerts, "alert", "alerts"));
 		PQclear(res);
 	}
 	free(ids);
@@ -691,4 +752,27 @@ db_seconds_until_due(PGconn *conn)
 	}
 	PQclear(res);
 	return seconds;
+}
+
+/*
+ * Count the pending alerts that are not due yet, because they wait for a
+ * storm window to close or for a retry delay.  *earliest is when the first of them is due,
+ * in seconds since the Unix epoch, and 0 when there is none.  Returns
+ * false on a database error.
+ */
+bool
+db_count_not_due(PGconn *conn, long *count, double *earliest)
+{
+	PGresult   *res = run(conn, "counting alerts not due yet", not_due_sql,
+						  0, NULL, PGRES_TUPLES_OK);
+
+	*count = 0;
+	*earliest = 0;
+	if (res == NULL)
+		return false;
+	*count = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+	if (!PQgetisnull(res, 0, 1))
+		*earliest = strtod(PQgetvalue(res, 0, 1), NULL);
+	PQclear(res);
+	return true;
 }

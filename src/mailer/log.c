@@ -62,6 +62,16 @@ log_msg(LogLevel level, const char *fmt,...)
 	errno = saved_errno;
 }
 
+/*
+ * Choose the word that agrees with the count n, as in
+ * printf("%ld %s", n, plural(n, "alert", "alerts")).
+ */
+const char *
+plural(long n, const char *singular, const char *plural_form)
+{
+	return n == 1 ? singular : plural_form;
+}
+
 void *
 xmalloc(size_t size)
 {

@@ -124,7 +124,21 @@ typedef struct MailMessage
 	char	  **recipients;
 	int			n_recipients;
 	StrBuf		text;			/* the whole RFC 5322 message, CRLF line ends */
+	char	   *subject;		/* the Subject before RFC 2047 encoding */
+	char	   *body;			/* the body before quoted-printable, LF line ends */
 } MailMessage;
+
+/*
+ * The alerts that one claim held back because the user's storm window is
+ * open.  They are due again when the window closes.
+ */
+typedef struct HeldAlerts
+{
+	long long  *alert_ids;		/* in ascending order */
+	int			n_alerts;
+	char	   *user_id;
+	double		until;			/* end of the window, seconds since the Unix epoch */
+} HeldAlerts;
 
 /* Outcome of one claim in the outbox */
 typedef enum ClaimResult
@@ -140,6 +154,7 @@ typedef enum ClaimResult
 extern void log_init(bool verbose);
 extern void log_msg(LogLevel level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
+extern const char *plural(long n, const char *singular, const char *plural_form);
 extern void *xmalloc(size_t size);
 extern void *xrealloc(void *ptr, size_t size);
 extern char *xstrdup(const char *s);
@@ -168,7 +183,8 @@ extern ClaimResult db_claim_batch(PGconn *conn, const MailerConfig *cfg,
 								  StrBuf *skip_users,
 								  const StrBuf *skip_alerts,
 								  AlertBatch *batch, long long *carrier_id,
-								  double *defer_until);
+								  HeldAlerts *held);
+extern void held_alerts_free(HeldAlerts *held);
 extern bool db_lookup_user(PGconn *conn, const MailerConfig *cfg,
 						   const char *user_id, AlertBatch *batch,
 						   char **error);
@@ -178,6 +194,7 @@ extern bool db_mark_attempt_failed(PGconn *conn, const MailerConfig *cfg,
 								   const AlertBatch *batch, const char *error,
 								   bool *gave_up, char **next_attempt);
 extern double db_seconds_until_due(PGconn *conn);
+extern bool db_count_not_due(PGconn *conn, long *count, double *earliest);
 extern void alert_batch_free(AlertBatch *batch);
 extern void sql_array_append(StrBuf *array, const char *element);
 

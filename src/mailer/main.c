@@ -30,11 +30,16 @@ static volatile sig_atomic_t stop_signal = 0;
 /* Self-pipe: the signal handler writes a byte so select() wakes at once */
 static int	wake_pipe[2] = {-1, -1};
 
+/* Maximum alert ids listed in one log line, which counts the rest */
+#define LOG_IDS_MAX 20
+
 /* Counts of one run, for the --once exit code and the stop log line */
 typedef struct RunStats
 {
 	long		sent;
+	long		printed;		/* --dry-run: e-mails printed instead of sent */
 	long		folded;
+	long		held;			/* alerts held back by a storm window */
 	long		retried;
 	long		failed;
 } RunStats;
@@ -120,19 +125,61 @@ wait_for_input(int sock, double seconds)
 	return sock >= 0 && FD_ISSET(sock, &fds);
 }
 
+/* Format a UTC time as "YYYY-MM-DD HH:MM:SS UTC", rounded up to the second */
+static void
+format_utc(double epoch, char *buf, size_t size)
+{
+	time_t		t = (time_t) ceil(epoch);
+	struct tm	tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+}
+
+/*
+ * Append "1, 2, 3" for the alert ids of the batch, listing at most
+ * LOG_IDS_MAX of them so that a digest of 1000 alerts fits on a log line.
+ */
+static void
+append_batch_ids(StrBuf *out, const AlertBatch *batch)
+{
+	for (int i = 0; i < batch->n_alerts && i < LOG_IDS_MAX; i++)
+		sb_appendf(out, "%s%lld", i ? ", " : "", batch->alerts[i].alert_id);
+	if (batch->n_alerts > LOG_IDS_MAX)
+		sb_appendf(out, " and %d more", batch->n_alerts - LOG_IDS_MAX);
+}
+
+/*
+ * Print the e-mail that would be sent: the envelope, the header fields as
+ * they would be sent, and the body as plain text, because its
+ * quoted-printable form is hard to read.
+ */
 static void
 print_dry_run(const AlertBatch *batch, const MailMessage *msg)
 {
+	const char *header_end = strstr(msg->text.data, "\r\n\r\n");
+	const char *p;
+
 	printf("==== dry run: alert %lld", batch->alerts[0].alert_id);
 	if (batch->n_alerts > 1)
-		printf(" (digest of %d alerts)", batch->n_alerts);
+	{
+		StrBuf		ids;
+
+		sb_init(&ids);
+		append_batch_ids(&ids, batch);
+		printf(", a digest of %d alerts (ids %s)", batch->n_alerts, ids.data);
+		sb_free(&ids);
+	}
 	printf("\n==== envelope from <%s> to", msg->envelope_from);
 	for (int i = 0; i < msg->n_recipients; i++)
 		printf(" <%s>", msg->recipients[i]);
-	printf("\n");
-	for (const char *p = msg->text.data; *p; p++)
+	printf("\n==== subject: %s\n", msg->subject);
+	printf("==== header fields as sent\n");
+	for (p = msg->text.data; *p && p != header_end; p++)
 		if (*p != '\r')
 			putchar(*p);
+	printf("\n==== body as plain text (sent as UTF-8 quoted-printable)\n");
+	fputs(msg->body, stdout);
 	printf("==== end of alert %lld\n\n", batch->alerts[0].alert_id);
 	fflush(stdout);
 }
@@ -152,8 +199,9 @@ record_failure(PGconn *conn, const MailerConfig *cfg, const AlertBatch *batch,
 
 	if (gave_up)
 	{
-		log_msg(LOG_LEVEL_ERROR, "alert %lld failed after %d attempts, giving up: %s",
-				carrier->alert_id, carrier->attempts + 1, error);
+		log_msg(LOG_LEVEL_ERROR, "alert %lld failed after %d %s, giving up: %s",
+				carrier->alert_id, carrier->attempts + 1,
+				plural(carrier->attempts + 1, "attempt", "attempts"), error);
 		stats->failed++;
 	}
 	else
@@ -165,9 +213,16 @@ record_failure(PGconn *conn, const MailerConfig *cfg, const AlertBatch *batch,
 		stats->retried++;
 	}
 	if (batch->n_alerts > 1)
+	{
+		StrBuf		ids;
+
+		sb_init(&ids);
+		append_batch_ids(&ids, batch);
 		log_msg(LOG_LEVEL_INFO,
-				"alert %lld: the attempt covered %d more alerts of the same user",
-				carrier->alert_id, batch->n_alerts - 1);
+				"alert %lld: the failed attempt was for a digest of %d alerts (ids %s), so each of them counts the attempt",
+				carrier->alert_id, batch->n_alerts, ids.data);
+		sb_free(&ids);
+	}
 	free(next_attempt);
 	return true;
 }
@@ -176,21 +231,62 @@ static void
 log_sent(const AlertBatch *batch, const MailMessage *msg)
 {
 	const Alert *carrier = &batch->alerts[0];
+	StrBuf		ids;
 
 	if (batch->n_alerts == 1)
-		log_msg(LOG_LEVEL_INFO, "alert %lld sent to %d recipient%s as %s",
+	{
+		log_msg(LOG_LEVEL_INFO, "alert %lld sent to %d %s as %s",
 				carrier->alert_id, msg->n_recipients,
-				msg->n_recipients == 1 ? "" : "s", msg->message_id);
-	else
-		log_msg(LOG_LEVEL_INFO,
-				"alert %lld sent to %d recipient%s as %s, a digest with %d more alerts (%lld to %lld) folded into it",
-				carrier->alert_id, msg->n_recipients,
-				msg->n_recipients == 1 ? "" : "s", msg->message_id,
-				batch->n_alerts - 1, batch->alerts[1].alert_id,
-				batch->alerts[batch->n_alerts - 1].alert_id);
+				plural(msg->n_recipients, "recipient", "recipients"),
+				msg->message_id);
+		return;
+	}
+
+	sb_init(&ids);
+	append_batch_ids(&ids, batch);
+	log_msg(LOG_LEVEL_INFO,
+			"alert %lld sent to %d %s as %s, a digest of %d alerts (ids %s)",
+			carrier->alert_id, msg->n_recipients,
+			plural(msg->n_recipients, "recipient", "recipients"),
+			msg->message_id, batch->n_alerts, ids.data);
+	sb_free(&ids);
 	for (int i = 1; i < batch->n_alerts; i++)
 		log_msg(LOG_LEVEL_DEBUG, "alert %lld folded into alert %lld",
 				batch->alerts[i].alert_id, carrier->alert_id);
+}
+
+/*
+ * Log one line per alert that a claim held back for the user's storm
+ * window.  In --dry-run the hold is rolled back, so the held alerts are
+ * added to skip_alerts and not claimed again in this run.
+ */
+static void
+log_held(const MailerConfig *cfg, const HeldAlerts *held, StrBuf *skip_alerts,
+		 RunStats *stats)
+{
+	char	   *user_id = sanitize_text(held->user_id, 100);
+	char		until[32];
+	char		id_text[24];
+
+	format_utc(held->until, until, sizeof(until));
+	for (int i = 0; i < held->n_alerts; i++)
+	{
+		if (cfg->dry_run)
+		{
+			log_msg(LOG_LEVEL_INFO,
+					"alert %lld of user \"%s\" would be held by the storm window (the user was mailed less than %d s ago) and sent at %s",
+					held->alert_ids[i], user_id, cfg->storm_window, until);
+			snprintf(id_text, sizeof(id_text), "%lld", held->alert_ids[i]);
+			sql_array_append(skip_alerts, id_text);
+		}
+		else
+			log_msg(LOG_LEVEL_INFO,
+					"alert %lld of user \"%s\" held by the storm window (the user was mailed less than %d s ago) and will be sent %s %s",
+					held->alert_ids[i], user_id, cfg->storm_window,
+					cfg->once ? "by the first run after" : "at", until);
+	}
+	stats->held += held->n_alerts;
+	free(user_id);
 }
 
 /*
@@ -205,7 +301,7 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 	MailMessage msg;
 	ClaimResult claim;
 	long long	carrier_id;
-	double		defer_until;
+	HeldAlerts	held;
 	char	   *error = NULL;
 	char		id_text[24];
 	StepResult	result = STEP_DONE;
@@ -214,7 +310,7 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 		return STEP_DB_LOST;
 
 	claim = db_claim_batch(conn, cfg, skip_users, skip_alerts, &batch,
-						   &carrier_id, &defer_until);
+						   &carrier_id, &held);
 	switch (claim)
 	{
 		case CLAIM_NONE:
@@ -231,22 +327,13 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 
 		case CLAIM_DEFERRED:
 			{
-				time_t		until = (time_t) defer_until;
-				struct tm	tm;
-				char		stamp[32];
+				bool		ok;
 
-				gmtime_r(&until, &tm);
-				strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S UTC", &tm);
-				log_msg(LOG_LEVEL_DEBUG,
-						"alert %lld: the user was mailed less than %d s ago, holding it for the digest at %s",
-						carrier_id, cfg->storm_window, stamp);
-				if (cfg->dry_run)
-				{
-					snprintf(id_text, sizeof(id_text), "%lld", carrier_id);
-					sql_array_append(skip_alerts, id_text);
-					return db_exec_simple(conn, "ROLLBACK") ? STEP_DONE : STEP_DB_LOST;
-				}
-				return db_exec_simple(conn, "COMMIT") ? STEP_DONE : STEP_DB_LOST;
+				ok = db_exec_simple(conn, cfg->dry_run ? "ROLLBACK" : "COMMIT");
+				if (ok)
+					log_held(cfg, &held, skip_alerts, stats);
+				held_alerts_free(&held);
+				return ok ? STEP_DONE : STEP_DB_LOST;
 			}
 
 		case CLAIM_BATCH:
@@ -284,6 +371,8 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 	if (cfg->dry_run)
 	{
 		print_dry_run(&batch, &msg);
+		stats->printed++;
+		stats->folded += batch.n_alerts - 1;
 		for (int i = 0; i < batch.n_alerts; i++)
 		{
 			snprintf(id_text, sizeof(id_text), "%lld", batch.alerts[i].alert_id);
@@ -359,13 +448,63 @@ consume_notifications(PGconn *conn, const MailerConfig *cfg, bool *woken)
 	return true;
 }
 
+/*
+ * In --once mode, log how many pending alerts wait for a later run, so a
+ * run that mails nothing still shows that alerts are waiting.
+ */
+static void
+log_not_due(PGconn *conn)
+{
+	long		count;
+	double		earliest;
+	char		earliest_text[32];
+
+	if (!db_count_not_due(conn, &count, &earliest) || count == 0)
+		return;
+	format_utc(earliest, earliest_text, sizeof(earliest_text));
+	log_msg(LOG_LEVEL_INFO,
+			"%ld pending %s not due yet (storm window or retry delay), the first at %s",
+			count, plural(count, "alert is", "alerts are"), earliest_text);
+}
+
+/* Log the counts of the run as its last line */
+static void
+log_summary(const MailerConfig *cfg, const RunStats *stats)
+{
+	StrBuf		line;
+
+	sb_init(&line);
+	if (cfg->dry_run)
+		sb_appendf(&line, "%ld %s printed and none sent (dry run)", stats->printed,
+				   plural(stats->printed, "e-mail", "e-mails"));
+	else
+		sb_appendf(&line, "%ld %s sent", stats->sent,
+				   plural(stats->sent, "e-mail", "e-mails"));
+	sb_appendf(&line, ", %ld %s folded into digests", stats->folded,
+			   plural(stats->folded, "alert", "alerts"));
+	if (cfg->dry_run)
+		sb_appendf(&line, ", %ld %s would be held for later by the storm window",
+				   stats->held, plural(stats->held, "alert", "alerts"));
+	else if (cfg->once)
+		sb_appendf(&line, ", %ld %s held for a later run by the storm window",
+				   stats->held, plural(stats->held, "alert", "alerts"));
+	else
+		sb_appendf(&line, ", %ld %s held back by the storm window",
+				   stats->held, plural(stats->held, "alert", "alerts"));
+	sb_appendf(&line, ", %ld %s to retry, %ld %s failed",
+			   stats->retried, plural(stats->retried, "attempt", "attempts"),
+			   stats->failed, plural(stats->failed, "alert", "alerts"));
+	log_msg(LOG_LEVEL_INFO, "stopped: %s", line.data);
+	sb_free(&line);
+}
+
 static int
 run(const MailerConfig *cfg)
 {
 	PGconn	   *conn = NULL;
 	StrBuf		skip_users;
 	StrBuf		skip_alerts;
-	RunStats	stats = {0, 0, 0, 0};
+	RunStats	stats = {0, 0, 0, 0, 0, 0};
 	int			reconnect_delay = 1;
 	int			exit_code = EXIT_MAILER_OK;
 	bool		ever_connected = false;
@@ -482,9 +621,9 @@ run(const MailerConfig *cfg)
 
 	if (stop_signal)
 		log_msg(LOG_LEVEL_INFO, "received signal %d, stopping", (int) stop_signal);
-	log_msg(LOG_LEVEL_INFO,
-			"stopped: %ld e-mails sent, %ld alerts folded into digests, %ld attempts to retry, %ld alerts failed",
-			stats.sent, stats.folded, stats.retried, stats.failed);
+	if (conn != NULL && cfg->once && !cfg->dry_run)
+		log_not_due(conn);
+	log_summary(cfg, &stats);
 	drop_connection(&conn);
 	sb_free(&skip_users);
 	sb_free(&skip_alerts);

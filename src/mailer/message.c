@@ -734,10 +734,12 @@ message_compose(const MailerConfig *cfg, const AlertBatch *batch,
 	sb_append(&msg->text, "\r\n");
 	append_quoted_printable(&msg->text, body.data);
 
+	/* Kept for --dry-run, which prints them as plain text */
+	msg->subject = clean_subject;
+	msg->body = body.data;
+
 	free(subject);
-	free(clean_subject);
 	free(user_id);
-	sb_free(&body);
 	sb_free(&to_header);
 	return true;
 }
@@ -752,5 +754,7 @@ message_free(MailMessage *msg)
 	free(msg->recipients);
 	if (msg->text.data)
 		sb_free(&msg->text);
+	free(msg->subject);
+	free(msg->body);
 	memset(msg, 0, sizeof(*msg));
 }

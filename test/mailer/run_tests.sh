@@ -254,6 +254,8 @@ sleep 0.5
 out=$($PY "$HERE/check_mail.py" ids "$MAILDIR" "$IDS") && pass "delivered after SMTP returns" || fail "delivered after SMTP returns" "$out"
 [ "$(sql -c "SELECT pg_catalog.count(*) FROM login_anomaly.alerts WHERE status = 'sent' AND attempts >= 2")" = 2 ] &&
 	pass "sent rows keep their attempt count" || fail "sent rows keep their attempt count"
+[ "$(sql -c "SELECT pg_catalog.count(*) FROM login_anomaly.alerts WHERE status = 'sent' AND last_error IS NULL")" = 2 ] &&
+	pass "sent rows clear last_error" || fail "sent rows clear last_error" "$(sql -c 'SELECT alert_id, status, last_error FROM login_anomaly.alerts')"
 grep -q "not sent (attempt 1 of 10), retrying at" "$WORK/mailer-1.log" && pass "retry is logged" || fail "retry is logged"
 stop_mailer "$MAILER1"
 
@@ -349,6 +351,8 @@ sleep 1.5
 [ "$(mail_count)" = 1 ] && pass "second alert held in the window" || fail "second alert held in the window" "$(mail_count) e-mails"
 [ "$(sql -c "SELECT status = 'pending' AND next_attempt_at > pg_catalog.now() + interval '250 seconds' FROM login_anomaly.alerts WHERE alert_id = $ID2")" = t ] &&
 	pass "held alert due at window end" || fail "held alert due at window end"
+grep -q "INFO: alert $ID2 of user \"calm\" held by the storm window (the user was mailed less than 300 s ago) and will be sent at " "$WORK/mailer-7.log" &&
+	pass "daemon logs the held alert" || fail "daemon logs the held alert" "$(grep -F "alert $ID2" "$WORK/mailer-7.log")"
 stop_mailer "$M7"
 
 log "--dry-run prints and marks nothing"
@@ -359,6 +363,22 @@ out=$("$MAILER" "${COMMON[@]}" --dry-run 2>>"$WORK/dry.log"); rc=$?
 	pass "dry run prints the e-mail" || fail "dry run prints the e-mail" "rc=$rc"
 [ "$(sql -c "SELECT status || attempts FROM login_anomaly.alerts WHERE alert_id = $ID")" = pending0 ] && [ "$(mail_count)" = 0 ] &&
 	pass "dry run sends and marks nothing" || fail "dry run sends and marks nothing"
+
+log "--dry-run prints the body as plain text, not quoted-printable"
+reset_state
+ID=$(sql -c "INSERT INTO login_anomaly.alerts (user_id, login_ts, ip, country, region, city, browser, os, reasons)
+	VALUES ('zoe', '2026-03-01 12:30:00+00', '203.0.113.9', 'CH', 'Zürich', 'Zürich', 'Firefox', 'Linux',
+		'{\"new country CH\"}')
+	RETURNING alert_id")
+out=$("$MAILER" "${COMMON[@]}" --dry-run 2>>"$WORK/dry.log"); rc=$?
+[ $rc -eq 0 ] && [[ $out == *$'\nWhere:    Zürich, Zürich, CH\n'* ]] &&
+	pass "dry run body is decoded" || fail "dry run body is decoded" "rc=$rc $(grep -a 'Where:' <<<"$out")"
+[[ $out != *"=C3=BC"* ]] && [[ $out != *"=20"* ]] && [[ $out == *$'\n-- \nSent by login-anomaly-mailer'* ]] &&
+	pass "dry run body has no QP escapes" || fail "dry run body has no QP escapes" "$(grep -a -e '=C3' -e '=20' <<<"$out" | head -3)"
+[[ $out == *$'\nContent-Transfer-Encoding: quoted-printable\n'* ]] && [[ $out == *"X-Login-Anomaly-Alert-Id: $ID"* ]] &&
+	pass "dry run shows the header fields" || fail "dry run shows the header fields"
+[[ $out == *"==== subject: Unusual sign-in of user zoe from Zürich, Zürich, CH"* ]] &&
+	pass "dry run shows the decoded subject" || fail "dry run shows the decoded subject" "$(grep -a '^==== subject' <<<"$out")"
 
 log "--once drains the outbox and exits"
 reset_state
@@ -372,6 +392,59 @@ reset_state
 insert_alert o6 >/dev/null
 "$MAILER" "${COMMON[@]}" --smtp-url="smtp://127.0.0.1:$DEAD_PORT" --once 2>>"$WORK/once.log"; rc=$?
 [ $rc -eq 3 ] && pass "--once with SMTP down exits 3" || fail "--once with SMTP down exits 3" "rc=$rc"
+
+log "--once gives up after one attempt with singular wording"
+reset_state
+ID=$(insert_alert o7)
+"$MAILER" "${COMMON[@]}" --smtp-url="smtp://127.0.0.1:$DEAD_PORT" --once --max-attempts=1 2>"$WORK/giveup.log"; rc=$?
+[ $rc -eq 3 ] && grep -q "alert $ID failed after 1 attempt, giving up" "$WORK/giveup.log" &&
+	pass "give-up line says 1 attempt" || fail "give-up line says 1 attempt" "rc=$rc $(grep -F "alert $ID" "$WORK/giveup.log")"
+grep -q "INFO: stopped: 0 e-mails sent, 0 alerts folded into digests, 0 alerts held for a later run by the storm window, 0 attempts to retry, 1 alert failed$" "$WORK/giveup.log" &&
+	pass "summary says 1 alert failed" || fail "summary says 1 alert failed" "$(grep stopped: "$WORK/giveup.log")"
+
+log "alerts of a user never mailed before go out together as one digest"
+reset_state
+IDS=$(for _ in 1 2 3; do insert_alert fresh; done | paste -sd,)
+FIRST=${IDS%%,*}
+"$MAILER" "${COMMON[@]}" --once 2>"$WORK/digest.log"; rc=$?
+[ $rc -eq 0 ] && [ "$(mail_count)" = 1 ] &&
+	pass "3 new alerts give 1 e-mail" || fail "3 new alerts give 1 e-mail" "rc=$rc, $(mail_count) e-mails"
+[ "$(sql -c "SELECT pg_catalog.string_agg(status || ':' || coalesce(folded_into::text, '-'), ',' ORDER BY alert_id) FROM login_anomaly.alerts")" = "sent:-,folded:$FIRST,folded:$FIRST" ] &&
+	pass "first alert carries the digest" || fail "first alert carries the digest" "$(sql -c 'SELECT alert_id, status, folded_into FROM login_anomaly.alerts')"
+grep -q "INFO: alert $FIRST sent to 1 recipient as <login-anomaly-alert-$FIRST@mailer.test>, a digest of 3 alerts (ids ${IDS//,/, })$" "$WORK/digest.log" &&
+	pass "digest log line lists the ids" || fail "digest log line lists the ids" "$(grep -F "alert $FIRST" "$WORK/digest.log")"
+grep -q "INFO: stopped: 1 e-mail sent, 2 alerts folded into digests," "$WORK/digest.log" &&
+	pass "summary says 1 e-mail" || fail "summary says 1 e-mail" "$(grep stopped: "$WORK/digest.log")"
+
+log "--once logs each alert the storm window holds back and counts them"
+reset_state
+ID=$(insert_alert held)
+"$MAILER" "${COMMON[@]}" --once 2>"$WORK/held-1.log"; rc=$?
+[ $rc -eq 0 ] && [ "$(mail_count)" = 1 ] && pass "first --once run mails the user" || fail "first --once run mails the user" "rc=$rc"
+ID2=$(insert_alert held)
+ID3=$(insert_alert held)
+"$MAILER" "${COMMON[@]}" --once 2>"$WORK/held-2.log"; rc=$?
+[ $rc -eq 0 ] && [ "$(mail_count)" = 1 ] && pass "held alerts are not mailed, exit 0" || fail "held alerts are not mailed, exit 0" "rc=$rc, $(mail_count) e-mails"
+# The log rounds the window end up to the whole second
+UNTIL=$(sql -c "SELECT pg_catalog.to_char(pg_catalog.to_timestamp(pg_catalog.ceil(pg_catalog.date_part('epoch', next_attempt_at))) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM login_anomaly.alerts WHERE alert_id = $ID2")
+for id in $ID2 $ID3; do
+	grep -q "INFO: alert $id of user \"held\" held by the storm window (the user was mailed less than 300 s ago) and will be sent by the first run after $UNTIL UTC$" "$WORK/held-2.log" &&
+		pass "held alert $id is logged" || fail "held alert $id is logged" "$(grep -F "alert $id" "$WORK/held-2.log")"
+done
+grep -q "INFO: stopped: 0 e-mails sent, 0 alerts folded into digests, 2 alerts held for a later run by the storm window," "$WORK/held-2.log" &&
+	pass "summary counts held alerts" || fail "summary counts held alerts" "$(grep stopped: "$WORK/held-2.log")"
+"$MAILER" "${COMMON[@]}" --once 2>"$WORK/held-3.log"; rc=$?
+[ $rc -eq 0 ] && grep -q "INFO: 2 pending alerts are not due yet (storm window or retry delay), the first at $UNTIL UTC$" "$WORK/held-3.log" &&
+	pass "later run reports alerts not due" || fail "later run reports alerts not due" "rc=$rc $(tail -2 "$WORK/held-3.log")"
+ID4=$(insert_alert held)
+ID5=$(insert_alert held)
+"$MAILER" "${COMMON[@]}" --dry-run >/dev/null 2>"$WORK/held-dry.log"; rc=$?
+for id in $ID4 $ID5; do
+	[ "$(grep -c "INFO: alert $id of user \"held\" would be held by the storm window" "$WORK/held-dry.log")" = 1 ] &&
+		pass "dry run logs held alert $id once" || fail "dry run logs held alert $id once" "$(grep -F "alert $id" "$WORK/held-dry.log")"
+done
+[ "$(sql -c "SELECT pg_catalog.bool_and(next_attempt_at <= pg_catalog.now()) FROM login_anomaly.alerts WHERE alert_id IN ($ID4, $ID5)")" = t ] &&
+	pass "dry run holds nothing" || fail "dry run holds nothing"
 
 log "config file and SMTP login; the password never reaches the log"
 reset_state
@@ -487,6 +560,32 @@ else
 	log "skipping the restart case: the cluster is not ours to restart"
 fi
 
+if [ "$OWN_CLUSTER" = yes ]; then
+	log "the role mailer with the README's least-privilege grants can mail, hold and retry"
+	reset_state
+	sql <<'EOF'
+CREATE ROLE mailer LOGIN;
+GRANT USAGE ON SCHEMA login_anomaly TO mailer;
+GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, sent_at,
+                      message_id, folded_into)
+    ON login_anomaly.alerts TO mailer;
+GRANT SELECT ON public.app_users TO mailer;
+EOF
+	LP_DB=(--dbname="host=127.0.0.1 port=$PGPORT_OWN user=mailer dbname=$DBNAME")
+	insert_alert lp >/dev/null
+	insert_alert lp >/dev/null
+	"$MAILER" "${COMMON[@]}" "${LP_DB[@]}" --once 2>"$WORK/least.log"; rc=$?
+	[ $rc -eq 0 ] && [ "$(mail_count)" = 1 ] && pass "role mailer sends a digest" || fail "role mailer sends a digest" "rc=$rc $(tail -2 "$WORK/least.log")"
+	ID=$(insert_alert lp)
+	"$MAILER" "${COMMON[@]}" "${LP_DB[@]}" --once 2>>"$WORK/least.log"; rc=$?
+	[ $rc -eq 0 ] && grep -q "alert $ID of user \"lp\" held by the storm window" "$WORK/least.log" &&
+		pass "role mailer holds an alert" || fail "role mailer holds an alert" "rc=$rc $(tail -2 "$WORK/least.log")"
+	ID=$(insert_alert lp2)
+	"$MAILER" "${COMMON[@]}" "${LP_DB[@]}" --smtp-url="smtp://127.0.0.1:$DEAD_PORT" --once 2>>"$WORK/least.log"; rc=$?
+	[ $rc -eq 3 ] && [ "$(sql -c "SELECT attempts FROM login_anomaly.alerts WHERE alert_id = $ID")" = 1 ] &&
+		pass "role mailer records a retry" || fail "role mailer records a retry" "rc=$rc $(tail -2 "$WORK/least.log")"
+fi
+
 log "one run under valgrind"
 reset_state
 sql -c "INSERT INTO login_anomaly.alerts (user_id, login_ts, city, country, reasons)
@@ -498,6 +597,20 @@ if command -v valgrind >/dev/null; then
 	rc=$?
 	[ $rc -eq 0 ] && [ "$(mail_count)" = 2 ] && pass "valgrind clean" || fail "valgrind clean" "rc=$rc; $(grep -E 'ERROR SUMMARY|definitely' "$WORK/valgrind.log")"
 	grep -E 'ERROR SUMMARY|definitely lost' "$WORK/valgrind.log" | sed 's/^/# /'
+	# The storm window is open for alice now: the next alert is held, and a dry run prints a digest
+	insert_alert alice >/dev/null
+	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+		"$MAILER" "${COMMON[@]}" --once >"$WORK/valgrind-held.log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "held by the storm window" "$WORK/valgrind-held.log" &&
+		pass "valgrind clean holding an alert" || fail "valgrind clean holding an alert" "rc=$rc; $(grep -E 'ERROR SUMMARY|definitely' "$WORK/valgrind-held.log")"
+	sql -c "INSERT INTO login_anomaly.alerts (user_id, city, country, reasons)
+		SELECT 'vgdry', 'Zürich', 'CH', '{new country}' FROM generate_series(1, 2)"
+	valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+		"$MAILER" "${COMMON[@]}" --dry-run >"$WORK/valgrind-dry.log" 2>&1
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "a digest of 2 alerts" "$WORK/valgrind-dry.log" &&
+		pass "valgrind clean in a dry run" || fail "valgrind clean in a dry run" "rc=$rc; $(grep -E 'ERROR SUMMARY|definitely' "$WORK/valgrind-dry.log")"
 else
 	fail "valgrind clean" "valgrind is not installed"
 fi
