@@ -70,3 +70,25 @@ DROP ROLE regress_bti_prober;
 DELETE FROM login_anomaly.alerts WHERE user_id LIKE 'bti\_%';
 DELETE FROM login_anomaly.models WHERE user_id LIKE 'bti\_%';
 DROP TABLE bti_logins;
+
+-- Columns of domains and enums are read.  A column whose printing could
+-- run an output function a user wrote is not, because the trigger runs
+-- with its owner's rights: a composite type, say, whose fields may be of
+-- any type.  That login is still stored, with a scoring_failed alert
+CREATE DOMAIN bti_account AS text;
+CREATE TYPE bti_plan AS ENUM ('free', 'paid');
+CREATE TYPE bti_place AS (name text, code int);
+CREATE TABLE bti_typed (login_id bigserial PRIMARY KEY, user_id bti_account,
+  country bti_plan, city bti_place);
+CREATE TRIGGER bti_typed_check AFTER INSERT ON bti_typed
+  FOR EACH ROW EXECUTE FUNCTION login_anomaly.check_login();
+INSERT INTO bti_typed (user_id, country) VALUES ('bti_carol', 'paid');
+SELECT count(*) AS scoring_failures FROM login_anomaly.alerts
+WHERE user_id = 'bti_carol' AND kind = 'scoring_failed';
+INSERT INTO bti_typed (user_id, city) VALUES ('bti_carol', ROW('Paris', 75));
+SELECT count(*) AS stored FROM bti_typed;
+SELECT kind, error FROM login_anomaly.alerts WHERE user_id = 'bti_carol';
+DELETE FROM login_anomaly.alerts WHERE user_id = 'bti_carol';
+DROP TABLE bti_typed;
+DROP TYPE bti_plan, bti_place;
+DROP DOMAIN bti_account;

@@ -264,21 +264,26 @@ CREATE TRIGGER models_changed
 	AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON login_anomaly.models
 	FOR EACH STATEMENT EXECUTE FUNCTION login_anomaly.models_changed();
 
-/* Scoring and explaining by user id, through the per-backend model cache */
+/*
+ * Scoring and explaining by user id, through the per-backend model cache.
+ * SECURITY DEFINER so that a role granted EXECUTE need not read the models
+ * table; like check_login, they qualify every name and need no fixed
+ * search_path.
+ */
 
 CREATE FUNCTION login_anomaly.score(
 	user_id text, ts timestamptz, ip inet, country text, region text,
 	city text, user_agent text, lat float8 DEFAULT NULL, lon float8 DEFAULT NULL)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'la_score_user' LANGUAGE C STABLE PARALLEL RESTRICTED
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 CREATE FUNCTION login_anomaly.explain(
 	user_id text, ts timestamptz, ip inet, country text, region text,
 	city text, user_agent text, lat float8 DEFAULT NULL, lon float8 DEFAULT NULL)
 RETURNS text[]
 AS 'MODULE_PATHNAME', 'la_explain_user' LANGUAGE C STABLE PARALLEL RESTRICTED
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 /* By-user scoring reads the models: keep it from roles that may not */
 REVOKE ALL ON FUNCTION login_anomaly.score(text, timestamptz, inet, text, text, text, text, float8, float8) FROM PUBLIC;
@@ -286,10 +291,16 @@ REVOKE ALL ON FUNCTION login_anomaly.explain(text, timestamptz, inet, text, text
 
 /* The trigger */
 
+/*
+ * SECURITY DEFINER without a fixed search_path: the C code qualifies every
+ * name it looks up and runs no function a user wrote (it reads only
+ * built-in column types), and a SET clause would save and restore the
+ * setting on every row.
+ */
 CREATE FUNCTION login_anomaly.check_login()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'la_check_login' LANGUAGE C
-SECURITY DEFINER SET search_path = pg_catalog, pg_temp;
+SECURITY DEFINER;
 
 /*
  * The trigger scores with every user's model: a role that could attach it

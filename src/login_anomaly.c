@@ -144,4 +144,5 @@ _PG_init(void)
 	MarkGUCPrefixReserved("login_anomaly");
 
 	la_model_cache_init();
+	la_trigger_cache_init();
 }

@@ -169,4 +169,7 @@ extern const char *la_risk_level(double score);
 /* model_cache.c */
 extern void la_model_cache_init(void);
 
+/* trigger.c */
+extern void la_trigger_cache_init(void);
+
 #endif							/* LOGIN_ANOMALY_H */

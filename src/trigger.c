@@ -13,15 +13,17 @@
  * login_anomaly.fail_closed is on: it becomes a WARNING and an alert of
  * kind scoring_failed, so the login is kept and someone hears of it.
  *
- * The function is SECURITY DEFINER with a fixed search_path, so the
- * application role needs no right on the models or alerts tables, and
- * every name it uses is schema-qualified.
+ * The function is SECURITY DEFINER, so the application role needs no right
+ * on the models or alerts tables.  Every name it uses is schema-qualified
+ * and it calls the output functions of built-in types only, so it needs no
+ * fixed search_path (a SET clause would cost a save and restore per row).
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "access/xact.h"
+#include "access/transam.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/trigger.h"
@@ -30,10 +32,13 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/timestamp.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/memutils.h"
 #include "utils/resowner.h"
 
 #include "login_anomaly.h"
@@ -70,15 +75,25 @@ static const char *const default_columns[NUM_COLUMNS] = {
 	"lon", "login_id"
 };
 
-/* How one trigger was set up through its arguments */
+/*
+ * How one trigger was set up through its arguments.  Parsed once per
+ * backend and trigger, and kept until the table's relcache entry is
+ * invalidated (ALTER TABLE, CREATE or DROP TRIGGER).
+ */
 typedef struct TriggerConfig
 {
+	Oid			tgoid;			/* hash key */
+	Oid			relid;
 	int			attnum[NUM_COLUMNS];	/* 0: the table has no such column */
+	bool		threshold_set;	/* else login_anomaly.threshold applies */
 	double		threshold;
-	const char *channel;
-	char	   *error;			/* the first bad argument, raised once the
-								 * login has been read */
+	bool		channel_set;	/* else login_anomaly.channel applies */
+	char		channel[NAMEDATALEN];
+	char		error[512];		/* the first bad argument, raised once the
+								 * login has been read; empty if none */
 } TriggerConfig;
+
+static HTAB *config_cache = NULL;
 
 /* What one login looked like, for the alert row */
 typedef struct LoginRow
@@ -144,14 +159,24 @@ static void
 config_error(TriggerConfig *cfg, const char *fmt,...)
 {
 	va_list		args;
-	char		buf[512];
 
-	if (cfg->error != NULL)
+	if (cfg->error[0] != '\0')
 		return;
 	va_start(args, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, args);
+	vsnprintf(cfg->error, sizeof(cfg->error), fmt, args);
 	va_end(args);
-	cfg->error = pstrdup(buf);
+}
+
+static double
+config_threshold(const TriggerConfig *cfg)
+{
+	return cfg->threshold_set ? cfg->threshold : la_threshold;
+}
+
+static const char *
+config_channel(const TriggerConfig *cfg)
+{
+	return cfg->channel_set ? cfg->channel : la_channel;
 }
 
 /*
@@ -168,9 +193,10 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 	const char *names[NUM_COLUMNS];
 
 	memcpy(names, default_columns, sizeof(names));
-	cfg->threshold = la_threshold;
-	cfg->channel = la_channel;
-	cfg->error = NULL;
+	cfg->relid = RelationGetRelid(trigdata->tg_relation);
+	cfg->threshold_set = false;
+	cfg->channel_set = false;
+	cfg->error[0] = '\0';
 
 	for (int i = 0; i < trigger->tgnargs; i++)
 	{
@@ -193,7 +219,10 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 			if (*end != '\0' || end == eq + 1 || !(threshold >= 0.0 && threshold <= 1.0))
 				config_error(cfg, "invalid check_login threshold \"%s\": it is a number from 0 to 1", eq + 1);
 			else
+			{
 				cfg->threshold = threshold;
+				cfg->threshold_set = true;
+			}
 			continue;
 		}
 		if (strcmp(arg, "channel") == 0)
@@ -201,7 +230,10 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 			if (eq[1] == '\0' || strlen(eq + 1) >= NAMEDATALEN)
 				config_error(cfg, "invalid check_login channel \"%s\"", eq + 1);
 			else
-				cfg->channel = eq + 1;
+			{
+				strlcpy(cfg->channel, eq + 1, NAMEDATALEN);
+				cfg->channel_set = true;
+			}
 			continue;
 		}
 		for (c = 0; c < NUM_COLUMNS; c++)
@@ -232,10 +264,94 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 					 RelationGetRelationName(trigdata->tg_relation), names[COL_USER_ID]);
 }
 
+/* Drop the cached configurations of a table whose relcache entry changed */
+static void
+config_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	TriggerConfig *cfg;
+
+	if (config_cache == NULL)
+		return;
+	hash_seq_init(&status, config_cache);
+	while ((cfg = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || cfg->relid == relid)
+			hash_search(config_cache, &cfg->tgoid, HASH_REMOVE, NULL);
+	}
+}
+
+void
+la_trigger_cache_init(void)
+{
+	CacheRegisterRelcacheCallback(config_relcache_callback, (Datum) 0);
+}
+
+/* The trigger's configuration, parsed on first use in this backend */
+static TriggerConfig *
+get_config(TriggerData *trigdata)
+{
+	Oid			tgoid = trigdata->tg_trigger->tgoid;
+	TriggerConfig *cfg;
+	bool		found;
+
+	if (config_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(TriggerConfig);
+		ctl.hcxt = TopMemoryContext;
+		config_cache = hash_create("login_anomaly trigger configurations", 16, &ctl,
+								   HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	cfg = hash_search(config_cache, &tgoid, HASH_FIND, &found);
+	if (found)
+		return cfg;
+
+	/* parse into a local copy first, so an error leaves no entry behind */
+	{
+		TriggerConfig parsed;
+
+		memset(&parsed, 0, sizeof(parsed));
+		parse_config(trigdata, &parsed);
+		cfg = hash_search(config_cache, &tgoid, HASH_ENTER, &found);
+		parsed.tgoid = tgoid;
+		*cfg = parsed;
+	}
+	return cfg;
+}
+
 static Oid
 column_type(TupleDesc desc, int attnum)
 {
 	return TupleDescAttr(desc, attnum - 1)->atttypid;
+}
+
+/*
+ * Whether a type prints through built-in code only.  The trigger runs with
+ * its owner's rights, so it must not run an output function that a table
+ * owner wrote: domains are judged by their base type, arrays by their
+ * element, and composites (whose fields may be of any type) are refused.
+ */
+static bool
+has_builtin_output(Oid type)
+{
+	Oid			out;
+	bool		varlena;
+	Oid			element;
+	char		kind;
+
+	type = getBaseType(type);
+	kind = get_typtype(type);
+	if (kind != TYPTYPE_BASE && kind != TYPTYPE_ENUM)
+		return false;
+	element = get_element_type(type);
+	if (OidIsValid(element) && !has_builtin_output(element))
+		return false;
+	getTypeOutputInfo(type, &out, &varlena);
+	return out < FirstNormalObjectId;
 }
 
 /* A column's value as text, whatever its type; NULL when absent or null */
@@ -256,6 +372,13 @@ column_text(HeapTuple tuple, TupleDesc desc, int attnum)
 	type = column_type(desc, attnum);
 	if (type == TEXTOID || type == VARCHAROID || type == BPCHAROID)
 		return DatumGetTextPP(d);
+
+	if (!has_builtin_output(type))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("column \"%s\" has type %s, which check_login does not read",
+						NameStr(TupleDescAttr(desc, attnum - 1)->attname), format_type_be(type)),
+				 errhint("Use a built-in type such as text, uuid or bigint, or a domain or enum.")));
 	getTypeOutputInfo(type, &out, &varlena);
 	return cstring_to_text(OidOutputFunctionCall(out, d));
 }
@@ -379,9 +502,8 @@ score_login(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Verdict *v
 {
 	const LaModel *model;
 
-	parse_config(trigdata, cfg);
 	read_login(trigdata, cfg, row);
-	if (cfg->error != NULL)
+	if (cfg->error[0] != '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("%s", cfg->error)));
@@ -396,7 +518,7 @@ score_login(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Verdict *v
 	if (model == NULL)
 		return;
 	v->score = la_score(model, &row->login);
-	if (v->score > cfg->threshold)
+	if (v->score > config_threshold(cfg))
 		v->reasons = la_explain(model, &row->login);
 }
 
@@ -527,7 +649,7 @@ insert_alert(TriggerData *trigdata, const TriggerConfig *cfg,
 	}
 	values[15] = Float8GetDatum(v->score);
 	isnull[15] = v->failed || !v->has_model;
-	values[16] = Float8GetDatum(cfg->threshold);
+	values[16] = Float8GetDatum(config_threshold(cfg));
 	values[17] = CStringGetTextDatum(alert_risk(v));
 	if (v->reasons != (Datum) 0)
 		values[18] = v->reasons;
@@ -604,7 +726,7 @@ notify_alert(const TriggerConfig *cfg, int64 alert_id, const LoginRow *row,
 		appendStringInfo(&buf, ", \"score\": %.4f", v->score);
 	appendStringInfo(&buf, ", \"risk\": \"%s\"}", alert_risk(v));
 
-	Async_Notify(cfg->channel, buf.data);
+	Async_Notify(config_channel(cfg), buf.data);
 }
 
 /*
@@ -638,9 +760,8 @@ la_check_login(PG_FUNCTION_ARGS)
 	if (!la_enabled)
 		return PointerGetDatum(NULL);
 
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.threshold = la_threshold;
-	cfg.channel = la_channel;
+	/* a copy: a cache invalidation while scoring may drop the entry */
+	cfg = *get_config(trigdata);
 	memset(&row, 0, sizeof(row));
 	memset(&v, 0, sizeof(v));
 
@@ -659,7 +780,7 @@ la_check_login(PG_FUNCTION_ARGS)
 	else
 	{
 		stat_scored++;
-		alert = v.score > cfg.threshold;
+		alert = v.score > config_threshold(&cfg);
 	}
 	if (!alert)
 		return PointerGetDatum(NULL);
