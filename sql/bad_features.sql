@@ -124,3 +124,11 @@ SELECT '{"ts": "2024-01-01 06:00:00+00", "hour": 17}'::login_anomaly.feature_vec
 -- Labels in the text form are cut like arguments
 SELECT length(format('{"city": "%s"}', repeat('z', 500))::login_anomaly.feature_vector::text::jsonb ->> 'city')
   AS city_label_bytes;
+
+-- Negative zero reads as zero, so the text form reads back to the same text
+-- (a coordinate of -1e-400 is -0 once parsed)
+SELECT v::text = v::text::login_anomaly.feature_vector::text AS stable_text,
+       v::text::jsonb -> 'lon' AS lon
+FROM (SELECT '{"lat": 4.6, "lon": -1e-400, "country": "CO"}'::login_anomaly.feature_vector AS v) t;
+SELECT login_anomaly.features(NULL, NULL, NULL, NULL, NULL, NULL, -0.0::float8, 5)::text::jsonb -> 'lat'
+  AS lat;

@@ -41,8 +41,11 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
 
 #include "login_anomaly.h"
 
@@ -310,11 +313,97 @@ la_explain(const LaModel *m, const LaLogin *login)
 	return PointerGetDatum(construct_array(items, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/*
+ * Decoded models of one call site, kept for the rest of the query in
+ * fn_extra and found by their stored form: the bytes of a value kept in
+ * the row (compressed or not), or the TOAST pointer of one kept out of
+ * line.  A query that scores many logins of a few thousand users then
+ * fetches, decompresses and decodes each model once, not once per login.
+ * Within one query a TOAST pointer names one value: its id is reused only
+ * after no snapshot can see the row that held it.
+ */
+typedef struct DecodedModel
+{
+	uint32		hash;			/* hash key: of the stored form */
+	struct varlena *stored;		/* a copy of the stored form, to rule out
+								 * collisions */
+	LaModel    *model;
+} DecodedModel;
+
+/* Past this many models the call site's cache is emptied and starts again */
+#define CALL_CACHE_MODELS 4096
+
+typedef struct CallCache
+{
+	MemoryContext context;
+	HTAB	   *models;
+} CallCache;
+
+static const LaModel *
+decode_cached(FunctionCallInfo fcinfo, Datum datum)
+{
+	CallCache  *cache = fcinfo->flinfo->fn_extra;
+	struct varlena *stored = (struct varlena *) DatumGetPointer(datum);
+	Size		stored_size;
+	uint32		hash;
+	DecodedModel *entry;
+	MemoryContext old;
+	bool		found;
+
+	/* an in-memory or indirect value has no stable stored form */
+	if (VARATT_IS_EXTERNAL(stored) && !VARATT_IS_EXTERNAL_ONDISK(stored))
+		return la_model_decode(PG_DETOAST_DATUM_PACKED(datum));
+	stored_size = VARATT_IS_EXTERNAL(stored) ? VARSIZE_EXTERNAL(stored) : VARSIZE_ANY(stored);
+	hash = hash_bytes((const unsigned char *) stored, stored_size);
+
+	if (cache == NULL || hash_get_num_entries(cache->models) >= CALL_CACHE_MODELS)
+	{
+		HASHCTL		ctl;
+
+		if (cache == NULL)
+		{
+			cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(CallCache));
+			cache->context = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+												   "login_anomaly decoded models",
+												   ALLOCSET_DEFAULT_SIZES);
+			fcinfo->flinfo->fn_extra = cache;
+		}
+		else
+			MemoryContextReset(cache->context);
+		memset(&ctl, 0, sizeof(ctl));
+		ctl.keysize = sizeof(uint32);
+		ctl.entrysize = sizeof(DecodedModel);
+		ctl.hcxt = cache->context;
+		cache->models = hash_create("login_anomaly decoded models", 256, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	entry = hash_search(cache->models, &hash, HASH_FIND, &found);
+	if (found && memcmp(entry->stored, stored, stored_size) == 0)
+		return entry->model;
+	if (found)
+		return la_model_decode(PG_DETOAST_DATUM_PACKED(datum));	/* a collision */
+
+	/* decode first, so that an invalid model leaves no entry */
+	old = MemoryContextSwitchTo(cache->context);
+	{
+		LaModel    *model = la_model_decode(PG_DETOAST_DATUM_PACKED(datum));
+		struct varlena *copy = palloc(stored_size);
+
+		memcpy(copy, stored, stored_size);
+		entry = hash_search(cache->models, &hash, HASH_ENTER, &found);
+		entry->stored = copy;
+		entry->model = model;
+	}
+	MemoryContextSwitchTo(old);
+	return entry->model;
+}
+
 /* score(model, features) */
 Datum
 la_score_model(PG_FUNCTION_ARGS)
 {
-	LaModel    *m = la_model_decode(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)));
+	const LaModel *m = decode_cached(fcinfo, PG_GETARG_DATUM(0));
 	LaLogin		login;
 
 	la_feature_vector_decode(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1)), &login);
@@ -325,7 +414,7 @@ la_score_model(PG_FUNCTION_ARGS)
 Datum
 la_explain_model(PG_FUNCTION_ARGS)
 {
-	LaModel    *m = la_model_decode(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(0)));
+	const LaModel *m = decode_cached(fcinfo, PG_GETARG_DATUM(0));
 	LaLogin		login;
 
 	la_feature_vector_decode(PG_DETOAST_DATUM_PACKED(PG_GETARG_DATUM(1)), &login);

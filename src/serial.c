@@ -103,7 +103,8 @@ la_read_f8(LaReader *r)
 		r->pos -= 8;
 		la_corrupt(r, "Number is not finite");
 	}
-	return v;
+	/* -0 becomes +0, which the text form writes and reads back alike */
+	return v + 0.0;
 }
 
 const char *
@@ -153,6 +154,7 @@ la_write_f8(StringInfo buf, double v)
 {
 	uint64		bits;
 
+	v += 0.0;					/* -0 is stored as +0 */
 	memcpy(&bits, &v, 8);
 	bits = pg_hton64(bits);
 	appendBinaryStringInfo(buf, (const char *) &bits, 8);
@@ -168,7 +170,7 @@ la_json_double(StringInfo buf, double v)
 	char		tmp[DOUBLE_SHORTEST_DECIMAL_LEN];
 
 	Assert(isfinite(v));
-	double_to_shortest_decimal_buf(v, tmp);
+	double_to_shortest_decimal_buf(v + 0.0, tmp);	/* -0 as 0 */
 	appendStringInfoString(buf, tmp);
 }
 
@@ -276,7 +278,8 @@ la_json_get_double(JsonbValue *v, const char *key, const char *what)
 										   NumericGetDatum(v->val.numeric)));
 	if (!isfinite(d))
 		la_json_invalid(what, psprintf("Key \"%s\" must be finite.", key));
-	return d;
+	/* -0 becomes +0, as in the stored form */
+	return d + 0.0;
 }
 
 int64

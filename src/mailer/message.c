@@ -271,7 +271,26 @@ append_from_header(StrBuf *out, const MailerConfig *cfg)
 		}
 		else
 			append_encoded_words(out, cfg->from_name, 6);
-		sb_append_char(out, ' ');
+
+		/*
+		 * Fold before the address when it would take the line past the 76
+		 * characters that RFC 2047 allows a line with encoded words
+		 */
+		{
+			const char *line = out->data;
+			size_t		column;
+
+			for (const char *p = out->data; p < out->data + out->len; p++)
+			{
+				if (*p == '\n')
+					line = p + 1;
+			}
+			column = (out->data + out->len) - line;
+			if (column + 3 + strlen(cfg->from_address) > 76)
+				sb_append(out, "\r\n ");
+			else
+				sb_append_char(out, ' ');
+		}
 	}
 	sb_appendf(out, "<%s>\r\n", cfg->from_address);
 }
@@ -354,26 +373,39 @@ timezone_is_valid(const char *tz)
 static void
 format_time(double epoch, const char *tz, char *buf, size_t size)
 {
-	time_t		t = (time_t) floor(epoch);
+	time_t		t;
 	struct tm	tm;
 	char		local[64];
 
+	/* an infinite login time (ts = 'infinity') has no calendar date */
+	if (!isfinite(epoch) || fabs(epoch) > 1e15)
+	{
+		snprintf(buf, size, "unknown time");
+		return;
+	}
+	t = (time_t) floor(epoch);
+
 	if (timezone_is_valid(tz))
 	{
+		bool		ok;
+
 		/* The process runs in UTC; switch TZ only around localtime_r */
 		setenv("TZ", tz, 1);
 		tzset();
-		localtime_r(&t, &tm);
-		strftime(local, sizeof(local), "%Y-%m-%d %H:%M:%S %Z (UTC%z", &tm);
+		ok = localtime_r(&t, &tm) != NULL;
+		if (ok)
+			strftime(local, sizeof(local), "%Y-%m-%d %H:%M:%S %Z (UTC%z", &tm);
 		setenv("TZ", "UTC", 1);
 		tzset();
-		snprintf(buf, size, "%s, %s)", local, tz);
+		if (ok)
+			snprintf(buf, size, "%s, %s)", local, tz);
+		else
+			snprintf(buf, size, "unknown time");
 	}
-	else
-	{
-		gmtime_r(&t, &tm);
+	else if (gmtime_r(&t, &tm) != NULL)
 		strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
-	}
+	else
+		snprintf(buf, size, "unknown time");
 }
 
 char *
