@@ -325,6 +325,9 @@ AS 'MODULE_PATHNAME', 'la_trigger_stats' LANGUAGE C VOLATILE;
  * never learns an attacker's logins as normal:
  *   'confirmed_attacks'   logins whose alert has the verdict not_me
  *   'unconfirmed_alerts'  every alerted login not confirmed as it_was_me
+ *   'none'                no login
+ * A column other than user_id that the table lacks is NULL, as in
+ * check_login, unless column_map names it.
  * Without a login reference column no alert can be matched and nothing is
  * left out.  Returns the number of users trained.
  */
@@ -365,10 +368,10 @@ BEGIN
 					  HINT = 'Keys are user_id, ts, ip, country, region, city, user_agent, lat, lon and login_id.';
 		END IF;
 	END LOOP;
-	IF skip IS NULL OR skip NOT IN ('confirmed_attacks', 'unconfirmed_alerts') THEN
+	IF skip IS NULL OR skip NOT IN ('confirmed_attacks', 'unconfirmed_alerts', 'none') THEN
 		RAISE EXCEPTION 'invalid skip "%"', skip
 			USING ERRCODE = 'invalid_parameter_value',
-				  HINT = 'Use ''confirmed_attacks'' or ''unconfirmed_alerts''.';
+				  HINT = 'Use ''confirmed_attacks'', ''unconfirmed_alerts'' or ''none''.';
 	END IF;
 
 	FOREACH key IN ARRAY cols
@@ -388,8 +391,9 @@ BEGIN
 			CONTINUE;
 		END IF;
 		IF col_type IS NULL THEN
-			IF key IN ('lat', 'lon') AND NOT column_map ? key THEN
-				expr := expr || 'NULL::float8'::text;
+			/* as in check_login, a missing column other than user_id is NULL */
+			IF key <> 'user_id' AND NOT column_map ? key THEN
+				expr := expr || 'NULL'::text;
 				CONTINUE;
 			END IF;
 			RAISE EXCEPTION 'column "%" of table % does not exist', col, logins
@@ -415,7 +419,7 @@ BEGIN
 		ORDER BY attname = 'id'
 		LIMIT 1;
 	END IF;
-	IF ref_column IS NOT NULL THEN
+	IF ref_column IS NOT NULL AND skip <> 'none' THEN
 		skip_clause := format(
 			' AND NOT EXISTS (SELECT 1 FROM login_anomaly.alerts a'
 			' WHERE a.login_table OPERATOR(pg_catalog.=) %s::pg_catalog.oid::pg_catalog.regclass'
@@ -467,6 +471,32 @@ $$;
  * says not_me.  It runs with the caller's rights, so the caller needs
  * UPDATE on the verdict columns, and verdict_by records who it was.
  */
+/*
+ * Whoever changes a verdict, through record_verdict() or an UPDATE of their
+ * own, is recorded as its author, with the time: verdict_by and verdict_at
+ * cannot be set by hand.
+ */
+CREATE FUNCTION login_anomaly.stamp_verdict()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NEW.verdict IS DISTINCT FROM OLD.verdict THEN
+		NEW.verdict_at := now();
+		NEW.verdict_by := current_user;
+	ELSE
+		NEW.verdict_at := OLD.verdict_at;
+		NEW.verdict_by := OLD.verdict_by;
+	END IF;
+	RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER stamp_verdict
+	BEFORE UPDATE ON login_anomaly.alerts
+	FOR EACH ROW EXECUTE FUNCTION login_anomaly.stamp_verdict();
+
 CREATE FUNCTION login_anomaly.record_verdict(alert_id bigint, verdict text)
 RETURNS void
 LANGUAGE plpgsql

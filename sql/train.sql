@@ -285,3 +285,13 @@ RESET max_parallel_workers_per_gather;
 RESET parallel_leader_participation;
 DELETE FROM login_anomaly.models WHERE user_id LIKE 'train\_%';
 DROP TABLE train_weights, train_long_city;
+
+-- A table without region or city trains as the trigger reads it: the
+-- missing columns are NULL, the value "unknown"
+CREATE TABLE train_sparse (user_id text, ts timestamptz, ip inet, country text, user_agent text);
+INSERT INTO train_sparse VALUES ('train_sparse_u', '2024-01-01 10:00+00', '192.0.2.1', 'DE', NULL);
+SELECT login_anomaly.train('train_sparse');
+SELECT model::text::jsonb -> 'summary' -> 'city' -> 'values' -> 0 ->> 'label' AS city
+FROM login_anomaly.models WHERE user_id = 'train_sparse_u';
+DELETE FROM login_anomaly.models WHERE user_id = 'train_sparse_u';
+DROP TABLE train_sparse;

@@ -57,6 +57,22 @@ SELECT login_anomaly.train('verdict_logins', skip => 'unconfirmed_alerts');
 SELECT m.logins, login_anomaly.score(m.model, p.fv) < 0.5 AS kyiv_looks_usual
 FROM login_anomaly.models m, verdict_probe p WHERE m.user_id = 'verdict_alice';
 
+-- skip => 'none' leaves nothing out, the takeover included
+SELECT login_anomaly.train('verdict_logins', skip => 'none');
+SELECT logins FROM login_anomaly.models WHERE user_id = 'verdict_alice';
+
+-- Who gave a verdict, and when, cannot be set by hand: an UPDATE that
+-- changes the verdict records its own author and time, and one that only
+-- touches verdict_by or verdict_at changes nothing
+UPDATE login_anomaly.alerts SET verdict = 'not_me', verdict_by = 'someone_else',
+  verdict_at = '2000-01-01' WHERE user_id = 'verdict_alice';
+SELECT verdict, verdict_by = current_user AS by_me, verdict_at > '2000-01-02' AS now_dated
+FROM login_anomaly.alerts WHERE user_id = 'verdict_alice';
+UPDATE login_anomaly.alerts SET verdict_by = 'someone_else', verdict_at = '2000-01-01'
+WHERE user_id = 'verdict_alice';
+SELECT verdict, verdict_by = current_user AS by_me, verdict_at > '2000-01-02' AS now_dated
+FROM login_anomaly.alerts WHERE user_id = 'verdict_alice';
+
 -- Bad verdicts, unknown alerts and a bad skip are clear errors
 \set SHOW_CONTEXT never
 SELECT login_anomaly.record_verdict(alert_id, 'maybe')

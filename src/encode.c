@@ -185,11 +185,13 @@ encode_networks(LaLogin *login, inet *ip, char *buf)
 		a += 12;
 	else if (ip_family(ip) == PGSQL_AF_INET6)
 	{
-		snprintf(narrow, 64, "%x:%x:%x:%x::/64",
-				 (a[0] << 8) | a[1], (a[2] << 8) | a[3],
-				 (a[4] << 8) | a[5], (a[6] << 8) | a[7]);
-		snprintf(wide, 64, "%x:%x:%x::/48",
-				 (a[0] << 8) | a[1], (a[2] << 8) | a[3], (a[4] << 8) | a[5]);
+		unsigned char prefix[16] = {0};
+
+		/* the canonical text of the network, as network(ip) prints it */
+		memcpy(prefix, a, 8);
+		pg_inet_net_ntop(PGSQL_AF_INET6, prefix, 64, narrow, 64);
+		memset(prefix + 6, 0, 2);
+		pg_inet_net_ntop(PGSQL_AF_INET6, prefix, 48, wide, 64);
 		goto done;
 	}
 	snprintf(narrow, 64, "%u.%u.%u.0/24", a[0], a[1], a[2]);

@@ -228,8 +228,9 @@ describe_hour(const LaModel *m, const LaLogin *login)
 	}
 	if (total == 0 || near > 0)
 		return NULL;
-	return psprintf("hour %02d:%02d UTC unusual: no login within an hour of it in %u logins (busiest hour %02d:00 UTC)",
-					h, (int) ((login->hour - h) * 60.0), total, busiest);
+	return psprintf("hour %02d:%02d UTC unusual: no login within an hour of it in %u %s (busiest hour %02d:00 UTC)",
+					h, (int) ((login->hour - h) * 60.0), total,
+					total == 1 ? "login" : "logins", busiest);
 }
 
 static double

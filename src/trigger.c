@@ -126,6 +126,10 @@ typedef struct Verdict
 /* User agents stored in alert rows are cut to this many bytes */
 #define ALERT_USER_AGENT_MAX 1024
 
+/* Scoring failures a session warns about: the first few, then one in many */
+#define WARN_FIRST_FAILURES 10
+#define WARN_EVERY_FAILURES 1000
+
 /* NOTIFY is skipped above this queue usage; the outbox still has the alert */
 #define NOTIFY_QUEUE_LIMIT 0.9
 
@@ -560,12 +564,21 @@ score_login_safely(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Ver
 			ReThrowError(edata);
 		v->failed = true;
 		v->error = edata->message;
-		ereport(WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("login_anomaly could not score a login of user \"%s\": %s",
-						row->user_id ? row->user_id : "(unknown)", edata->message),
-				 errdetail("The login was stored and an alert of kind scoring_failed was written."),
-				 errhint("Set login_anomaly.fail_closed to make such errors fail the INSERT.")));
+
+		/*
+		 * Every failure gets its alert row, but a session warns for the
+		 * first few and then every thousandth, so a broken trigger does
+		 * not flood the log and the client
+		 */
+		if (stat_failures < WARN_FIRST_FAILURES ||
+			(stat_failures + 1) % WARN_EVERY_FAILURES == 0)
+			ereport(WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("login_anomaly could not score a login of user \"%s\": %s",
+							row->user_id ? row->user_id : "(unknown)", edata->message),
+					 errdetail("The login was stored and an alert of kind scoring_failed was written; this session has had " INT64_FORMAT " such failures.",
+							   stat_failures + 1),
+					 errhint("Set login_anomaly.fail_closed to make such errors fail the INSERT.")));
 	}
 	PG_END_TRY();
 }
