@@ -204,7 +204,7 @@ done:
 
 /*
  * Parse a bare IPv4 or IPv6 address into an inet Datum.  Returns false,
- * raising no error, for anything else: a text address column often holds a
+ * raising no error, for anything else: a text address column often contains a
  * forwarded header, and one that does not parse counts as missing.
  */
 bool

@@ -47,8 +47,8 @@ extern const char *const la_field_names[LA_NUM_FIELDS];
 extern const char *const la_weight_names[LA_NUM_WEIGHTS];
 
 /*
- * One decoded login.  Labels point into memory owned by whoever built the
- * struct; a label is exactly the string that was hashed.
+ * One decoded login.  Labels point into memory that the code which built
+ * the struct owns, and a label is exactly the string that was hashed.
  */
 typedef struct LaLogin
 {

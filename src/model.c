@@ -655,7 +655,7 @@ model_send(PG_FUNCTION_ARGS)
 	PG_RETURN_BYTEA_P(result);
 }
 
-/* model_info(model): the facts about a model an analyst asks for first */
+/* model_info(model): the facts about a model that an analyst needs first */
 Datum
 la_model_info(PG_FUNCTION_ARGS)
 {
