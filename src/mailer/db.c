@@ -32,7 +32,10 @@
  * two-key advisory locks are unlikely to collide with the mailer */
 #define ADVISORY_LOCK_CLASS "1279348044"
 
-/* The columns of an alert that the e-mail shows, in the order fetch_alert reads */
+/*
+ * The columns of an alert that the e-mail shows, and the analyst's verdict
+ * that decides whether it is mailed, in the order fetch_alert reads
+ */
 #define ALERT_COLUMNS \
 	"alert_id, kind, user_id, " \
 	"pg_catalog.date_part('epoch', login_ts), " \
@@ -43,7 +46,8 @@
 	"country, region, city, user_agent, browser, os, device, " \
 	"pg_catalog.round(score::numeric, 3)::text, " \
 	"pg_catalog.round(threshold::numeric, 3)::text, " \
-	"risk, pg_catalog.array_to_string(reasons, E'\\x1f', ''), error, attempts "
+	"risk, pg_catalog.array_to_string(reasons, E'\\x1f', ''), error, attempts, " \
+	"verdict, verdict_by "
 
 static const char *const claim_sql =
 "SELECT " ALERT_COLUMNS
@@ -65,29 +69,35 @@ static const char *const window_sql =
 "FROM (SELECT pg_catalog.max(sent_at) "
 "             + pg_catalog.make_interval(secs => $3::float8) AS window_end "
 "      FROM login_anomaly.alerts "
-"      WHERE user_id = $1::text AND kind = $2::text AND status = 'sent') w "
+"      WHERE user_id = $1::text AND kind = $2::text AND status = 'sent' "
+"        AND message_id IS NOT NULL) w "
 "WHERE w.window_end IS NOT NULL";
 
 /*
  * Hold the user's pending alerts until the window closes, so that one
  * digest then covers them.  The claimed alert is among them, because the
  * claim locked it in this same transaction and SKIP LOCKED skips only
- * rows that other transactions lock.
+ * rows that other transactions lock.  Alerts with a verdict stay due, so
+ * that their own claim marks them without an e-mail.
  */
 static const char *const defer_sql =
 "UPDATE login_anomaly.alerts SET next_attempt_at = $3::timestamptz "
 "WHERE alert_id IN (SELECT alert_id FROM login_anomaly.alerts "
 "                   WHERE user_id = $1::text AND kind = $2::text "
-"                     AND status = 'pending' "
+"                     AND status = 'pending' AND verdict IS NULL "
 "                     AND next_attempt_at < $3::timestamptz "
 "                   FOR UPDATE SKIP LOCKED) "
 "RETURNING alert_id";
 
-/* The other pending alerts of the user, folded into the carrier's e-mail */
+/*
+ * The other pending alerts of the user, folded into the carrier's e-mail.
+ * An alert with a verdict is left out and marked by its own claim.
+ */
 static const char *const members_sql =
 "SELECT " ALERT_COLUMNS
 "FROM login_anomaly.alerts "
 "WHERE user_id = $1::text AND kind = $2::text AND status = 'pending' "
+"  AND verdict IS NULL "
 "  AND alert_id <> $3::bigint AND alert_id <> ALL ($4::bigint[]) "
 "ORDER BY alert_id "
 "LIMIT $5::integer FOR UPDATE SKIP LOCKED";
@@ -101,6 +111,19 @@ static const char *const mark_sent_sql =
 "    attempts = attempts + 1, "
 "    last_error = NULL "
 "WHERE alert_id = ANY ($3::bigint[]) AND status = 'pending'";
+
+/*
+ * Mark an alert that already has a verdict as sent without an e-mail.  The
+ * NULL message_id distinguishes it from a mailed alert, and attempts stays
+ * as it was because nothing was tried.
+ */
+static const char *const mark_not_mailed_sql =
+"UPDATE login_anomaly.alerts "
+"SET status = 'sent', "
+"    sent_at = pg_catalog.clock_timestamp(), "
+"    message_id = NULL, "
+"    last_error = NULL "
+"WHERE alert_id = $1::bigint AND status = 'pending'";
 
 /*
  * Count a failed attempt.  The delay doubles with each attempt up to the
@@ -155,11 +178,105 @@ error_text(PGconn *conn, PGresult *res)
 	return copy;
 }
 
+/* The privileges README.md grants the mailer role on the outbox */
+#define OUTBOX_GRANT \
+	"GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, " \
+	"sent_at, message_id, folded_into) ON login_anomaly.alerts TO "
+
+/* Set when a statement fails with a setup error (see log_setup_error) */
+static bool setup_error_seen = false;
+
+/*
+ * Whether a setup error was logged.  The caller then stops with
+ * EXIT_MAILER_CONFIG instead of reconnecting, because a missing privilege
+ * or object stays missing until someone changes the database.
+ */
+bool
+db_setup_error(void)
+{
+	return setup_error_seen;
+}
+
+/* The connected role as an SQL identifier, quoted only when it must be */
+static char *
+role_identifier(PGconn *conn)
+{
+	const char *role = PQuser(conn);
+	bool		plain = role[0] != '\0' && strchr("0123456789$", role[0]) == NULL;
+	char	   *quoted;
+	char	   *copy;
+
+	for (const char *p = role; *p && plain; p++)
+		plain = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+			*p == '_' || *p == '$';
+	if (plain)
+		return xstrdup(role);
+	quoted = PQescapeIdentifier(conn, role, strlen(role));
+	if (quoted == NULL)
+		return xstrdup(role);
+	copy = xstrdup(quoted);
+	PQfreemem(quoted);
+	return copy;
+}
+
+/*
+ * Log a permission or missing-object error (SQLSTATE class 42) with a hint
+ * that names the grant or the object that is missing, and remember it, so
+ * the caller stops (see db_setup_error).  user_query is true when the
+ * failed statement is --user-address-query, whose tables the mailer cannot
+ * know.
+ */
+static void
+log_setup_error(PGconn *conn, PGresult *res, const char *what, bool user_query)
+{
+	const char *sqlstate = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *schema_prefix = "permission denied for schema ";
+	char	   *msg = error_text(conn, res);
+	char	   *role = role_identifier(conn);
+	bool		denied = strcmp(sqlstate, "42501") == 0;
+
+	setup_error_seen = true;
+	log_msg(LOG_LEVEL_ERROR, "%s failed: %s (SQLSTATE %s)", what, msg, sqlstate);
+	if (denied && primary != NULL &&
+		strncmp(primary, schema_prefix, strlen(schema_prefix)) == 0)
+		log_hint("the role lacks USAGE on the schema: GRANT USAGE ON SCHEMA %s TO %s; see \"Least privilege\" in README.md",
+				 primary + strlen(schema_prefix), role);
+	else if (denied && user_query)
+		log_hint("grant the role %s SELECT on the tables that --user-address-query reads; see \"Least privilege\" in README.md",
+				 role);
+	else if (denied)
+		log_hint("the role lacks a privilege on the outbox: " OUTBOX_GRANT "%s; see \"Least privilege\" in README.md",
+				 role);
+	else if (user_query)
+		log_hint("fix --user-address-query, or create the table, column or function it names in database \"%s\"",
+				 PQdb(conn));
+	else
+		log_hint("login_anomaly.alerts in database \"%s\" is missing or differs from what this mailer (version %s) expects; install or update the login_anomaly extension there",
+				 PQdb(conn), MAILER_VERSION);
+	free(role);
+	free(msg);
+}
+
+static bool
+is_setup_error(PGresult *res)
+{
+	const char *sqlstate = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+
+	return sqlstate != NULL && strncmp(sqlstate, "42", 2) == 0;
+}
+
 static void
 log_db_error(PGconn *conn, PGresult *res, const char *what)
 {
-	char	   *msg = error_text(conn, res);
+	char	   *msg;
 
+	if (is_setup_error(res))
+	{
+		log_setup_error(conn, res, what, false);
+		return;
+	}
+	msg = error_text(conn, res);
 	log_msg(LOG_LEVEL_ERROR, "%s failed: %s", what, msg);
 	free(msg);
 }
@@ -221,7 +338,8 @@ array_literal(const StrBuf *array)
 
 /*
  * Connect and prepare the session.  Returns NULL, after logging why, when
- * the server is unreachable, is a standby or lacks the outbox table.
+ * the server is unreachable, is a standby, or lacks the outbox table or a
+ * privilege.  The last two are setup errors (see db_setup_error).
  */
 PGconn *
 db_connect(const MailerConfig *cfg)
@@ -268,8 +386,10 @@ db_connect(const MailerConfig *cfg)
 	if (strcmp(PQgetvalue(res, 0, 1), "t") != 0)
 	{
 		log_msg(LOG_LEVEL_ERROR,
-				"table login_anomaly.alerts not found in database \"%s\"; is the extension installed there?",
+				"table login_anomaly.alerts not found in database \"%s\"",
 				PQdb(conn));
+		log_hint("run CREATE EXTENSION login_anomaly in that database, or point --dbname at the database where it is installed");
+		setup_error_seen = true;
 		PQclear(res);
 		PQfinish(conn);
 		return NULL;
@@ -309,7 +429,9 @@ db_prepare_user_query(PGconn *conn, const MailerConfig *cfg)
 		return true;
 	res = PQprepare(conn, "user_address", cfg->user_address_query, 1, types);
 	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-	if (!ok)
+	if (!ok && is_setup_error(res))
+		log_setup_error(conn, res, "preparing --user-address-query", true);
+	else if (!ok)
 		log_db_error(conn, res, "preparing --user-address-query");
 	PQclear(res);
 	if (ok)
@@ -362,6 +484,8 @@ fetch_alert(PGresult *res, int row, Alert *alert)
 	alert->risk = get_text(res, row, 16);
 	alert->error = get_text(res, row, 18);
 	alert->attempts = atoi(PQgetvalue(res, row, 19));
+	alert->verdict = get_text(res, row, 20);
+	alert->verdict_by = get_text(res, row, 21);
 
 	/* The reasons come joined by the unit separator, which sanitize_text removes */
 	reasons = PQgetvalue(res, row, 17);
@@ -405,6 +529,8 @@ alert_free(Alert *alert)
 		free(alert->reasons[i]);
 	free(alert->reasons);
 	free(alert->error);
+	free(alert->verdict);
+	free(alert->verdict_by);
 }
 
 void
@@ -481,6 +607,8 @@ held_alerts_free(HeldAlerts *held)
  * sql_array_append) of users that another mailer has locked and, in
  * --dry-run, of alerts already printed or held.  On CLAIM_BUSY the user is
  * added to skip_users.  *carrier_id is the claimed alert.  On
+ * CLAIM_VERDICT, batch holds only the claimed alert, which already has a
+ * verdict; the caller marks it with db_mark_not_mailed.  On
  * CLAIM_DEFERRED, *held lists every alert of the user that this claim
  * held back, the carrier included; the caller frees it with
  * held_alerts_free.
@@ -522,6 +650,13 @@ db_claim_batch(PGconn *conn, const MailerConfig *cfg,
 	batch->alerts = xmalloc(sizeof(Alert));
 	batch->alerts[0] = carrier;
 	batch->n_alerts = 1;
+
+	/* An analyst has already dealt with it, so neither the user nor the window matters */
+	if (carrier.verdict != NULL)
+	{
+		result = CLAIM_VERDICT;
+		goto done;
+	}
 
 	if (cfg->storm_window <= 0)
 	{
@@ -590,7 +725,7 @@ db_claim_batch(PGconn *conn, const MailerConfig *cfg,
 done:
 	free(users_literal);
 	free(alerts_literal);
-	if (result != CLAIM_BATCH)
+	if (result != CLAIM_BATCH && result != CLAIM_VERDICT)
 		alert_batch_free(batch);
 	return result;
 }
@@ -622,6 +757,9 @@ db_lookup_user(PGconn *conn, const MailerConfig *cfg, const char *user_id,
 	{
 		char	   *msg = error_text(conn, res);
 
+		/* The caller ends the run after a setup error; see db_setup_error */
+		if (is_setup_error(res))
+			log_setup_error(conn, res, "running --user-address-query", true);
 		*error = xasprintf("--user-address-query failed: %s", msg);
 		free(msg);
 		PQclear(res);
@@ -682,6 +820,23 @@ db_mark_sent(PGconn *conn, const AlertBatch *batch, const char *message_id)
 	}
 	free(ids);
 	return ok;
+}
+
+/* Mark an alert that has a verdict as sent without an e-mail; see mark_not_mailed_sql */
+bool
+db_mark_not_mailed(PGconn *conn, const Alert *alert)
+{
+	char		id_text[24];
+	const char *params[1] = {id_text};
+	PGresult   *res;
+
+	snprintf(id_text, sizeof(id_text), "%lld", alert->alert_id);
+	res = run(conn, "marking an alert with a verdict", mark_not_mailed_sql, 1,
+			  params, PGRES_COMMAND_OK);
+	if (res == NULL)
+		return false;
+	PQclear(res);
+	return true;
 }
 
 /*

@@ -30,36 +30,56 @@ log_init(bool verbose)
 	log_verbose = verbose;
 }
 
+/* Write one line to stderr, labelled with label, as "DATE UTC [PID] LABEL: text" */
+static void
+log_line(const char *label, const char *fmt, va_list ap)
+{
+	struct timeval tv;
+	struct tm	tm;
+	char		stamp[32];
+	char		line[4096];
+	int			saved_errno = errno;
+
+	gettimeofday(&tv, NULL);
+	gmtime_r(&tv.tv_sec, &tm);
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+
+	/* One fprintf per line, so lines of concurrent writers do not interleave */
+	fprintf(stderr, "%s.%03d UTC [%d] %s: %s\n",
+			stamp, (int) (tv.tv_usec / 1000), (int) getpid(), label, line);
+	fflush(stderr);
+	errno = saved_errno;
+}
+
 /*
  * Write one line to stderr.  DEBUG lines appear only with --verbose.
  */
 void
 log_msg(LogLevel level, const char *fmt,...)
 {
-	struct timeval tv;
-	struct tm	tm;
-	char		stamp[32];
-	char		line[4096];
 	va_list		ap;
-	int			saved_errno = errno;
 
 	if (level == LOG_LEVEL_DEBUG && !log_verbose)
 		return;
+	va_start(ap, fmt);
+	log_line(level_names[level], fmt, ap);
+	va_end(ap);
+}
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+/*
+ * Write a HINT line with the fix for the error logged just before it, as
+ * PostgreSQL's server log does.
+ */
+void
+log_hint(const char *fmt,...)
+{
+	va_list		ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	log_line("HINT", fmt, ap);
 	va_end(ap);
-
-	/* One fprintf per line, so lines of concurrent writers do not interleave */
-	fprintf(stderr, "%s.%03d UTC [%d] %s: %s\n",
-			stamp, (int) (tv.tv_usec / 1000), (int) getpid(),
-			level_names[level], line);
-	fflush(stderr);
-	errno = saved_errno;
 }
 
 /*

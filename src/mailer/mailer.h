@@ -20,9 +20,10 @@
 #define MAILER_NAME "login-anomaly-mailer"
 #define MAILER_VERSION "0.1.0"
 
-/* Exit codes; README.section.md documents them for operators */
+/* Exit codes; README.md documents them for operators */
 #define EXIT_MAILER_OK			0
-#define EXIT_MAILER_CONFIG		1	/* invalid option or config file */
+#define EXIT_MAILER_CONFIG		1	/* invalid configuration, missing privilege
+									 * or missing database object */
 #define EXIT_MAILER_DATABASE	2	/* database unreachable in --once mode */
 #define EXIT_MAILER_UNSENT		3	/* --once: some alerts were not delivered */
 #define EXIT_MAILER_INTERNAL	4	/* out of memory or another internal error */
@@ -102,6 +103,8 @@ typedef struct Alert
 	int			n_reasons;
 	char	   *error;
 	int			attempts;
+	char	   *verdict;		/* it_was_me, not_me or NULL */
+	char	   *verdict_by;		/* the role that recorded the verdict */
 } Alert;
 
 /*
@@ -145,6 +148,7 @@ typedef enum ClaimResult
 {
 	CLAIM_NONE,					/* nothing due */
 	CLAIM_BATCH,				/* a batch is locked and ready to mail */
+	CLAIM_VERDICT,				/* the claimed alert already has a verdict */
 	CLAIM_DEFERRED,				/* the user's storm window is open */
 	CLAIM_BUSY,					/* another mailer holds this user */
 	CLAIM_DB_ERROR
@@ -154,6 +158,8 @@ typedef enum ClaimResult
 extern void log_init(bool verbose);
 extern void log_msg(LogLevel level, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
+extern void log_hint(const char *fmt,...)
+			__attribute__((format(printf, 1, 2)));
 extern const char *plural(long n, const char *singular, const char *plural_form);
 extern void *xmalloc(size_t size);
 extern void *xrealloc(void *ptr, size_t size);
@@ -179,6 +185,7 @@ extern PGconn *db_connect(const MailerConfig *cfg);
 extern bool db_listen(PGconn *conn, const char *channel);
 extern bool db_prepare_user_query(PGconn *conn, const MailerConfig *cfg);
 extern bool db_exec_simple(PGconn *conn, const char *sql);
+extern bool db_setup_error(void);
 extern ClaimResult db_claim_batch(PGconn *conn, const MailerConfig *cfg,
 								  StrBuf *skip_users,
 								  const StrBuf *skip_alerts,
@@ -190,6 +197,7 @@ extern bool db_lookup_user(PGconn *conn, const MailerConfig *cfg,
 						   char **error);
 extern bool db_mark_sent(PGconn *conn, const AlertBatch *batch,
 						 const char *message_id);
+extern bool db_mark_not_mailed(PGconn *conn, const Alert *alert);
 extern bool db_mark_attempt_failed(PGconn *conn, const MailerConfig *cfg,
 								   const AlertBatch *batch, const char *error,
 								   bool *gave_up, char **next_attempt);

@@ -39,6 +39,7 @@ typedef struct RunStats
 	long		sent;
 	long		printed;		/* --dry-run: e-mails printed instead of sent */
 	long		folded;
+	long		not_mailed;		/* alerts that already had a verdict */
 	long		held;			/* alerts held back by a storm window */
 	long		retried;
 	long		failed;
@@ -48,7 +49,9 @@ typedef enum StepResult
 {
 	STEP_IDLE,					/* nothing more is due */
 	STEP_DONE,					/* one alert or batch was handled */
-	STEP_DB_LOST				/* the connection must be rebuilt */
+	STEP_DB_FAILED				/* a statement failed: the connection is
+								 * rebuilt, or the run ends after a setup
+								 * error (db_setup_error) */
 } StepResult;
 
 static void
@@ -290,6 +293,46 @@ log_held(const MailerConfig *cfg, const HeldAlerts *held, StrBuf *skip_alerts,
 }
 
 /*
+ * Mark a claimed alert that already has an analyst's verdict as sent
+ * without mailing it, because the analyst has dealt with it.  In --dry-run
+ * the mark is rolled back and the alert is added to skip_alerts.
+ */
+static StepResult
+close_with_verdict(PGconn *conn, const MailerConfig *cfg, const Alert *alert,
+				   StrBuf *skip_alerts, RunStats *stats)
+{
+	char	   *verdict = sanitize_text(alert->verdict, 20);
+	char	   *verdict_by = sanitize_text(alert->verdict_by, 100);
+	const char *by = *verdict_by ? verdict_by : "an unknown role";
+	char		id_text[24];
+	StepResult	result = STEP_DONE;
+
+	if (cfg->dry_run)
+	{
+		if (db_exec_simple(conn, "ROLLBACK"))
+		{
+			log_msg(LOG_LEVEL_INFO, "alert %lld would not be mailed: verdict %s recorded by %s",
+					alert->alert_id, verdict, by);
+			snprintf(id_text, sizeof(id_text), "%lld", alert->alert_id);
+			sql_array_append(skip_alerts, id_text);
+		}
+		else
+			result = STEP_DB_FAILED;
+	}
+	else if (db_mark_not_mailed(conn, alert) && db_exec_simple(conn, "COMMIT"))
+	{
+		log_msg(LOG_LEVEL_INFO, "alert %lld not mailed: verdict %s recorded by %s",
+				alert->alert_id, verdict, by);
+		stats->not_mailed++;
+	}
+	else
+		result = STEP_DB_FAILED;
+	free(verdict);
+	free(verdict_by);
+	return result;
+}
+
+/*
  * Claim the next due alert, mail it (with the user's other pending alerts
  * when it becomes a digest) and commit the outcome.
  */
@@ -307,23 +350,23 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 	StepResult	result = STEP_DONE;
 
 	if (!db_exec_simple(conn, "BEGIN"))
-		return STEP_DB_LOST;
+		return STEP_DB_FAILED;
 
 	claim = db_claim_batch(conn, cfg, skip_users, skip_alerts, &batch,
 						   &carrier_id, &held);
 	switch (claim)
 	{
 		case CLAIM_NONE:
-			return db_exec_simple(conn, "ROLLBACK") ? STEP_IDLE : STEP_DB_LOST;
+			return db_exec_simple(conn, "ROLLBACK") ? STEP_IDLE : STEP_DB_FAILED;
 
 		case CLAIM_DB_ERROR:
-			return STEP_DB_LOST;
+			return STEP_DB_FAILED;
 
 		case CLAIM_BUSY:
 			log_msg(LOG_LEVEL_DEBUG,
 					"alert %lld: another mailer is mailing this user, skipping the user for now",
 					carrier_id);
-			return db_exec_simple(conn, "ROLLBACK") ? STEP_DONE : STEP_DB_LOST;
+			return db_exec_simple(conn, "ROLLBACK") ? STEP_DONE : STEP_DB_FAILED;
 
 		case CLAIM_DEFERRED:
 			{
@@ -333,8 +376,14 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 				if (ok)
 					log_held(cfg, &held, skip_alerts, stats);
 				held_alerts_free(&held);
-				return ok ? STEP_DONE : STEP_DB_LOST;
+				return ok ? STEP_DONE : STEP_DB_FAILED;
 			}
+
+		case CLAIM_VERDICT:
+			result = close_with_verdict(conn, cfg, &batch.alerts[0], skip_alerts,
+										stats);
+			alert_batch_free(&batch);
+			return result;
 
 		case CLAIM_BATCH:
 			break;
@@ -344,15 +393,16 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 	if (strcmp(batch.alerts[0].kind, "anomaly") == 0 &&
 		!db_lookup_user(conn, cfg, batch.alerts[0].user_id, &batch, &error))
 	{
-		if (PQstatus(conn) != CONNECTION_OK)
-			result = STEP_DB_LOST;
+		/* A setup error counts no attempt, because the run ends */
+		if (PQstatus(conn) != CONNECTION_OK || db_setup_error())
+			result = STEP_DB_FAILED;
 		else if (cfg->dry_run)
 		{
 			log_msg(LOG_LEVEL_WARNING, "alert %lld: %s", batch.alerts[0].alert_id, error);
 			db_exec_simple(conn, "ROLLBACK");
 		}
 		else if (!record_failure(conn, cfg, &batch, error, stats))
-			result = STEP_DB_LOST;
+			result = STEP_DB_FAILED;
 		goto done;
 	}
 
@@ -364,7 +414,7 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 			db_exec_simple(conn, "ROLLBACK");
 		}
 		else if (!record_failure(conn, cfg, &batch, error, stats))
-			result = STEP_DB_LOST;
+			result = STEP_DB_FAILED;
 		goto done;
 	}
 
@@ -379,7 +429,7 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 			sql_array_append(skip_alerts, id_text);
 		}
 		if (!db_exec_simple(conn, "ROLLBACK"))
-			result = STEP_DB_LOST;
+			result = STEP_DB_FAILED;
 		message_free(&msg);
 		goto done;
 	}
@@ -403,11 +453,11 @@ process_one(PGconn *conn, const MailerConfig *cfg, StrBuf *skip_users,
 			log_msg(LOG_LEVEL_WARNING,
 					"alert %lld was sent as %s but could not be marked sent; it will be sent again with the same Message-ID",
 					batch.alerts[0].alert_id, msg.message_id);
-			result = STEP_DB_LOST;
+			result = STEP_DB_FAILED;
 		}
 	}
 	else if (!record_failure(conn, cfg, &batch, error, stats))
-		result = STEP_DB_LOST;
+		result = STEP_DB_FAILED;
 	message_free(&msg);
 
 done:
@@ -482,6 +532,10 @@ log_summary(const MailerConfig *cfg, const RunStats *stats)
 				   plural(stats->sent, "e-mail", "e-mails"));
 	sb_appendf(&line, ", %ld %s folded into digests", stats->folded,
 			   plural(stats->folded, "alert", "alerts"));
+	/* Only when there were any, so the usual line keeps its shape */
+	if (stats->not_mailed > 0)
+		sb_appendf(&line, ", %ld %s not mailed because of a verdict",
+				   stats->not_mailed, plural(stats->not_mailed, "alert", "alerts"));
 	if (cfg->dry_run)
 		sb_appendf(&line, ", %ld %s would be held for later by the storm window",
 				   stats->held, plural(stats->held, "alert", "alerts"));
@@ -504,7 +558,7 @@ run(const MailerConfig *cfg)
 	PGconn	   *conn = NULL;
 	StrBuf		skip_users;
 	StrBuf		skip_alerts;
-	RunStats	stats = {0, 0, 0, 0, 0, 0};
+	RunStats	stats = {0, 0, 0, 0, 0, 0, 0};
 	int			reconnect_delay = 1;
 	int			exit_code = EXIT_MAILER_OK;
 	bool		ever_connected = false;
@@ -528,6 +582,11 @@ run(const MailerConfig *cfg)
 			}
 			if (conn != NULL && !cfg->once && !db_listen(conn, cfg->channel))
 				drop_connection(&conn);
+			if (conn == NULL && db_setup_error())
+			{
+				exit_code = EXIT_MAILER_CONFIG;
+				break;
+			}
 			if (conn == NULL)
 			{
 				if (cfg->once)
@@ -564,12 +623,18 @@ run(const MailerConfig *cfg)
 			step = process_one(conn, cfg, &skip_users, &skip_alerts, &stats);
 			if (step == STEP_IDLE)
 				break;
-			if (step == STEP_DB_LOST)
+			if (step == STEP_DB_FAILED)
 			{
-				log_msg(LOG_LEVEL_WARNING, "lost the database connection");
+				if (!db_setup_error())
+					log_msg(LOG_LEVEL_WARNING, "lost the database connection");
 				drop_connection(&conn);
 				break;
 			}
+		}
+		if (conn == NULL && db_setup_error())
+		{
+			exit_code = EXIT_MAILER_CONFIG;
+			break;
 		}
 		if (conn == NULL)
 		{
@@ -597,6 +662,11 @@ run(const MailerConfig *cfg)
 		if (due_in == -2)
 		{
 			drop_connection(&conn);
+			if (db_setup_error())
+			{
+				exit_code = EXIT_MAILER_CONFIG;
+				break;
+			}
 			continue;
 		}
 		timeout = cfg->poll_interval;
@@ -621,6 +691,10 @@ run(const MailerConfig *cfg)
 
 	if (stop_signal)
 		log_msg(LOG_LEVEL_INFO, "received signal %d, stopping", (int) stop_signal);
+	if (db_setup_error())
+		log_msg(LOG_LEVEL_ERROR,
+				"stopping with exit code %d after the setup error above, because reconnecting cannot fix it",
+				EXIT_MAILER_CONFIG);
 	if (conn != NULL && cfg->once && !cfg->dry_run)
 		log_not_due(conn);
 	log_summary(cfg, &stats);

@@ -511,13 +511,20 @@ append_alert_facts(StrBuf *body, const Alert *alert, const char *tz,
 	free(network);
 }
 
-static void
+/*
+ * Append the reasons as a list.  Returns true when one of them gives a
+ * time in UTC, as the extension's "hour 03:00 UTC unusual" does, while
+ * the When line may be in the user's time zone.
+ */
+static bool
 append_reasons(StrBuf *body, const Alert *alert, const char *indent)
 {
+	bool		mentions_utc = false;
+
 	if (alert->n_reasons == 0)
 	{
 		sb_appendf(body, "%s- no reason was recorded\n", indent);
-		return;
+		return false;
 	}
 	for (int i = 0; i < alert->n_reasons; i++)
 	{
@@ -525,8 +532,11 @@ append_reasons(StrBuf *body, const Alert *alert, const char *indent)
 
 		if (*reason)
 			sb_appendf(body, "%s- %s\n", indent, reason);
+		if (strstr(reason, " UTC") != NULL)
+			mentions_utc = true;
 		free(reason);
 	}
+	return mentions_utc;
 }
 
 static void
@@ -572,6 +582,36 @@ append_next_steps(StrBuf *body, bool to_user, const char *user_id,
 				   user_id, sign_ins, n_alerts == 1 ? "was" : "were", sign_ins);
 }
 
+/* Order alerts by login time, as ORDER BY login_ts, alert_id does with NULLs last */
+static int
+compare_login_time(const void *a, const void *b)
+{
+	const Alert *x = *(const Alert *const *) a;
+	const Alert *y = *(const Alert *const *) b;
+
+	if (x->has_login_ts != y->has_login_ts)
+		return x->has_login_ts ? -1 : 1;
+	if (x->has_login_ts && x->login_ts != y->login_ts)
+		return x->login_ts < y->login_ts ? -1 : 1;
+	return (x->alert_id > y->alert_id) - (x->alert_id < y->alert_id);
+}
+
+/*
+ * The alerts of batch in the order a digest lists them, oldest login
+ * first.  The carrier keeps its place as alerts[0] for the Message-ID and
+ * is listed where its login time puts it.  The caller frees the array.
+ */
+static const Alert **
+alerts_by_login_time(const AlertBatch *batch)
+{
+	const Alert **order = xmalloc(sizeof(Alert *) * batch->n_alerts);
+
+	for (int i = 0; i < batch->n_alerts; i++)
+		order[i] = &batch->alerts[i];
+	qsort(order, batch->n_alerts, sizeof(Alert *), compare_login_time);
+	return order;
+}
+
 static void
 compose_anomaly(StrBuf *body, char **subject, const AlertBatch *batch,
 				bool to_user, const char *user_id)
@@ -594,11 +634,15 @@ compose_anomaly(StrBuf *body, char **subject, const AlertBatch *batch,
 		append_alert_facts(body, first, tz, "");
 		append_risk(body, first, "");
 		sb_append(body, "\nWhy this sign-in looks unusual:\n");
-		append_reasons(body, first, "  ");
+		if (append_reasons(body, first, "  "))
+			sb_append(body, "  (Hours in these reasons are in UTC.)\n");
 		sb_append(body, "\n");
 	}
 	else
 	{
+		const Alert **order = alerts_by_login_time(batch);
+		bool		mentions_utc = false;
+
 		*subject = to_user
 			? xasprintf("%d unusual sign-ins to your account", batch->n_alerts)
 			: xasprintf("%d unusual sign-ins of user %s", batch->n_alerts, user_id);
@@ -610,15 +654,19 @@ compose_anomaly(StrBuf *body, char **subject, const AlertBatch *batch,
 				   batch->n_alerts, user_id);
 		for (int i = 0; i < batch->n_alerts; i++)
 		{
-			const Alert *alert = &batch->alerts[i];
+			const Alert *alert = order[i];
 
 			sb_appendf(body, "%d. Alert %lld\n", i + 1, alert->alert_id);
 			append_alert_facts(body, alert, tz, "   ");
 			append_risk(body, alert, "   ");
 			sb_append(body, "   Why:\n");
-			append_reasons(body, alert, "     ");
+			if (append_reasons(body, alert, "     "))
+				mentions_utc = true;
 			sb_append(body, "\n");
 		}
+		if (mentions_utc)
+			sb_append(body, "(Hours in the reasons above are in UTC.)\n\n");
+		free(order);
 	}
 	append_next_steps(body, to_user, user_id, first->alert_id, batch->n_alerts);
 }
@@ -627,6 +675,8 @@ static void
 compose_scoring_failed(StrBuf *body, char **subject, const AlertBatch *batch,
 					   const char *user_id)
 {
+	const Alert **order = alerts_by_login_time(batch);
+
 	if (batch->n_alerts == 1)
 		*subject = xasprintf("Login anomaly scoring failed for user %s", user_id);
 	else
@@ -641,7 +691,7 @@ compose_scoring_failed(StrBuf *body, char **subject, const AlertBatch *batch,
 			   batch->n_alerts == 1 ? "this sign-in was" : "these sign-ins were");
 	for (int i = 0; i < batch->n_alerts; i++)
 	{
-		const Alert *alert = &batch->alerts[i];
+		const Alert *alert = order[i];
 		char	   *error = sanitize_text(alert->error, 500);
 		const char *indent = batch->n_alerts == 1 ? "" : "   ";
 
@@ -652,6 +702,7 @@ compose_scoring_failed(StrBuf *body, char **subject, const AlertBatch *batch,
 		sb_append(body, "\n");
 		free(error);
 	}
+	free(order);
 	sb_append(body,
 			  "What to do next:\n"
 			  "  Look at the user's model in login_anomaly.models and at the PostgreSQL\n"

@@ -183,6 +183,20 @@ def cmd_storm(directory, user, total):
         check(gap >= window - 0.01, "two e-mails %.2f s apart, window %.0f s" % (gap, window))
 
 
+def cmd_digest(directory, carrier, expected):
+    """One digest e-mail, carried by alert carrier, lists the expected alerts in that order."""
+    mails = load(directory)
+    check(len(mails) == 1, "expected 1 e-mail, found %d" % len(mails))
+    want = expected.split(",")
+    for msg, _, _ in mails:
+        check(msg["X-Login-Anomaly-Alert-Id"] == carrier,
+              "the digest is carried by alert %s, expected %s" % (msg["X-Login-Anomaly-Alert-Id"], carrier))
+        check(msg["X-Login-Anomaly-Alert-Count"] == str(len(want)),
+              "X-Login-Anomaly-Alert-Count is %r, expected %d" % (msg["X-Login-Anomaly-Alert-Count"], len(want)))
+        listed = re.findall(r"^\d+\. Alert (\d+)$", body_of(msg), re.M)
+        check(listed == want, "the digest lists alerts %s, expected %s" % (",".join(listed), expected))
+
+
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     globals()["cmd_" + command](*args)

@@ -416,6 +416,84 @@ grep -q "INFO: alert $FIRST sent to 1 recipient as <login-anomaly-alert-$FIRST@m
 grep -q "INFO: stopped: 1 e-mail sent, 2 alerts folded into digests," "$WORK/digest.log" &&
 	pass "summary says 1 e-mail" || fail "summary says 1 e-mail" "$(grep stopped: "$WORK/digest.log")"
 
+log "a digest lists its alerts by login time, oldest first, and alerts without one last"
+reset_state
+insert_alert_at() {
+	sql -c "INSERT INTO login_anomaly.alerts (user_id, login_ts, city, country, reasons)
+		VALUES ('$1', $2, 'Lyon', 'FR', '{new city}') RETURNING alert_id"
+}
+L1=$(insert_alert_at ordered "'2026-03-01 12:00:00+00'")
+L2=$(insert_alert_at ordered "'2026-03-01 10:00:00+00'")
+L3=$(insert_alert_at ordered NULL)
+L4=$(insert_alert_at ordered "'2026-03-01 11:00:00+00'")
+L5=$(insert_alert_at ordered "'2026-03-01 10:00:00+00'")
+"$MAILER" "${COMMON[@]}" --once 2>"$WORK/order.log"; rc=$?
+[ $rc -eq 0 ] && pass "ordered digest sent" || fail "ordered digest sent" "rc=$rc $(tail -2 "$WORK/order.log")"
+# Equal login times fall back to the alert id, so L2 comes before L5
+out=$($PY "$HERE/check_mail.py" digest "$MAILDIR" "$L1" "$L2,$L5,$L4,$L1,$L3") &&
+	pass "digest ordered by login time" || fail "digest ordered by login time" "$out"
+
+log "a reason that gives an hour in UTC gets a note under the reasons"
+reset_state
+ID=$(sql -c "INSERT INTO login_anomaly.alerts (user_id, login_ts, city, region, country, reasons)
+	VALUES ('alice', '2026-03-01 02:10:00+00', 'Zürich', 'Zürich', 'CH',
+		'{\"hour 02:00 UTC unusual: no login within an hour of it in 40 logins (busiest hour 09:00 UTC)\",\"new network\"}')
+	RETURNING alert_id")
+out=$("$MAILER" "${COMMON[@]}" --dry-run 2>>"$WORK/dry.log"); rc=$?
+[ $rc -eq 0 ] && [[ $out == *$'\nWhen:     2026-03-01 03:10:00 CET (UTC+0100, Europe/Zurich)\n'* ]] &&
+	pass "login time in the user's time zone" || fail "login time in the user's time zone" "rc=$rc $(grep -a 'When:' <<<"$out")"
+[[ $out == *$'  - hour 02:00 UTC unusual: no login within an hour of it in 40 logins (busiest hour 09:00 UTC)\n  - new network\n  (Hours in these reasons are in UTC.)\n'* ]] &&
+	pass "UTC note under the reasons" || fail "UTC note under the reasons" "$(grep -a -A4 '^Why' <<<"$out")"
+sql -c "INSERT INTO login_anomaly.alerts (user_id, login_ts, city, country, reasons)
+	VALUES ('alice', '2026-03-01 02:20:00+00', 'Zürich', 'CH', '{\"new network\"}')"
+out=$("$MAILER" "${COMMON[@]}" --dry-run 2>>"$WORK/dry.log"); rc=$?
+[ $rc -eq 0 ] && [[ $out == *$'\n(Hours in the reasons above are in UTC.)\n'* ]] &&
+	pass "UTC note under a digest" || fail "UTC note under a digest" "rc=$rc $(grep -a -B2 -A2 'in UTC' <<<"$out")"
+sql -c "DELETE FROM login_anomaly.alerts WHERE alert_id = $ID"
+out=$("$MAILER" "${COMMON[@]}" --dry-run 2>>"$WORK/dry.log"); rc=$?
+[ $rc -eq 0 ] && [[ $out == *"  - new network"* ]] && [[ $out != *"are in UTC."* ]] &&
+	pass "no UTC note without an hour" || fail "no UTC note without an hour" "rc=$rc"
+
+log "an alert that already has a verdict is marked sent without an e-mail"
+reset_state
+VERDICT_BY=$(sql -c "SELECT current_user")
+C1=$(insert_alert judged)
+V1=$(insert_alert judged)
+C2=$(insert_alert judged)
+V2=$(insert_alert judged2)
+# The extension's trigger sets verdict_by to current_user itself; the bare table needs it set
+sql -c "UPDATE login_anomaly.alerts SET verdict = 'it_was_me', verdict_by = current_user WHERE alert_id = $V1" \
+	-c "UPDATE login_anomaly.alerts SET verdict = 'not_me', verdict_by = current_user WHERE alert_id = $V2"
+out=$("$MAILER" "${COMMON[@]}" --dry-run 2>"$WORK/verdict-dry.log"); rc=$?
+[ $rc -eq 0 ] && grep -q "INFO: alert $V1 would not be mailed: verdict it_was_me recorded by $VERDICT_BY$" "$WORK/verdict-dry.log" &&
+	pass "dry run logs the verdict alert" || fail "dry run logs the verdict alert" "rc=$rc $(grep -F "alert $V1" "$WORK/verdict-dry.log")"
+[[ $out == *"a digest of 2 alerts (ids $C1, $C2)"* ]] &&
+	pass "dry run digest leaves out the verdict alert" || fail "dry run digest leaves out the verdict alert" "$(grep -a '^==== dry run' <<<"$out")"
+[ "$(sql -c "SELECT pg_catalog.count(*) FROM login_anomaly.alerts WHERE status = 'pending'")" = 4 ] &&
+	pass "dry run marks no verdict alert" || fail "dry run marks no verdict alert"
+"$MAILER" "${COMMON[@]}" --once 2>"$WORK/verdict.log"; rc=$?
+[ $rc -eq 0 ] && [ "$(mail_count)" = 1 ] &&
+	pass "verdict alerts are not mailed" || fail "verdict alerts are not mailed" "rc=$rc, $(mail_count) e-mails"
+out=$($PY "$HERE/check_mail.py" digest "$MAILDIR" "$C1" "$C1,$C2") &&
+	pass "digest leaves out the verdict alert" || fail "digest leaves out the verdict alert" "$out"
+grep -q "INFO: alert $V1 not mailed: verdict it_was_me recorded by $VERDICT_BY$" "$WORK/verdict.log" &&
+	pass "verdict it_was_me is logged" || fail "verdict it_was_me is logged" "$(grep -F "alert $V1" "$WORK/verdict.log")"
+grep -q "INFO: alert $V2 not mailed: verdict not_me recorded by $VERDICT_BY$" "$WORK/verdict.log" &&
+	pass "verdict not_me is logged" || fail "verdict not_me is logged" "$(grep -F "alert $V2" "$WORK/verdict.log")"
+ROWS=$(sql -c "SELECT pg_catalog.string_agg(alert_id || ':' || status || ':' || coalesce(message_id, '-') || ':'
+		|| (sent_at IS NOT NULL) || ':' || coalesce(last_error, '-') || ':' || coalesce(folded_into::text, '-')
+		|| ':' || attempts, ',' ORDER BY alert_id)
+	FROM login_anomaly.alerts WHERE alert_id IN ($V1, $V2)")
+[ "$ROWS" = "$V1:sent:-:true:-:-:0,$V2:sent:-:true:-:-:0" ] &&
+	pass "verdict rows sent without message_id" || fail "verdict rows sent without message_id" "$ROWS"
+grep -q "INFO: stopped: 1 e-mail sent, 1 alert folded into digests, 2 alerts not mailed because of a verdict," "$WORK/verdict.log" &&
+	pass "summary counts verdict alerts" || fail "summary counts verdict alerts" "$(grep stopped: "$WORK/verdict.log")"
+# An alert closed by a verdict was not mailed, so it opens no storm window
+ID=$(insert_alert judged2)
+"$MAILER" "${COMMON[@]}" --once 2>"$WORK/verdict-2.log"; rc=$?
+[ $rc -eq 0 ] && [ "$(mail_count)" = 2 ] && [ "$(sql -c "SELECT status FROM login_anomaly.alerts WHERE alert_id = $ID")" = sent ] &&
+	pass "verdict alert opens no storm window" || fail "verdict alert opens no storm window" "rc=$rc, $(mail_count) e-mails, $(grep -F "alert $ID" "$WORK/verdict-2.log")"
+
 log "--once logs each alert the storm window holds back and counts them"
 reset_state
 ID=$(insert_alert held)
@@ -558,6 +636,75 @@ if [ "$OWN_CLUSTER" = yes ]; then
 	stop_mailer "$M8"
 else
 	log "skipping the restart case: the cluster is not ours to restart"
+fi
+
+if [ "$OWN_CLUSTER" = yes ]; then
+	log "a missing privilege or table is a setup error: exit 1 with a hint, in --once and as a daemon"
+	reset_state
+	sql <<'EOF'
+CREATE ROLE mailer_nousage LOGIN;
+CREATE ROLE mailer_noselect LOGIN;
+GRANT USAGE ON SCHEMA login_anomaly TO mailer_noselect;
+CREATE ROLE mailer_nolookup LOGIN;
+GRANT USAGE ON SCHEMA login_anomaly TO mailer_nolookup;
+GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, sent_at,
+                      message_id, folded_into)
+    ON login_anomaly.alerts TO mailer_nolookup;
+EOF
+	ID=$(insert_alert perm)
+	as_role() { echo "--dbname=host=127.0.0.1 port=$PGPORT_OWN user=$1 dbname=${2:-$DBNAME}"; }
+	ALERTS_GRANT="GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, sent_at, message_id, folded_into) ON login_anomaly.alerts TO mailer_noselect"
+
+	"$MAILER" "${COMMON[@]}" "$(as_role mailer_noselect)" --once 2>"$WORK/perm-select.log"; rc=$?
+	[ $rc -eq 1 ] && pass "--once without SELECT exits 1" || fail "--once without SELECT exits 1" "rc=$rc"
+	grep -q "ERROR: claiming an alert failed: permission denied for table alerts (SQLSTATE 42501)$" "$WORK/perm-select.log" &&
+		pass "permission error is logged" || fail "permission error is logged" "$(grep ERROR "$WORK/perm-select.log")"
+	grep -q "HINT: .*$ALERTS_GRANT.*\"Least privilege\" in README.md" "$WORK/perm-select.log" &&
+		pass "hint names the missing grant" || fail "hint names the missing grant" "$(grep HINT "$WORK/perm-select.log")"
+	! grep -q "lost the database connection" "$WORK/perm-select.log" &&
+		pass "no lost-connection warning" || fail "no lost-connection warning"
+
+	# Wait up to 10 s for a daemon to stop by itself; DAEMON_RC is "running" if it did not
+	wait_daemon() {
+		local pid=$1
+		for _ in $(seq 100); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid"
+			wait "$pid"
+			DAEMON_RC=running
+		else
+			wait "$pid"
+			DAEMON_RC=$?
+		fi
+	}
+	"$MAILER" "${COMMON[@]}" "$(as_role mailer_noselect)" 2>"$WORK/perm-daemon.log" &
+	wait_daemon $!
+	[ "$DAEMON_RC" = 1 ] && grep -q "HINT: .*$ALERTS_GRANT" "$WORK/perm-daemon.log" &&
+		pass "daemon without SELECT exits 1" || fail "daemon without SELECT exits 1" "rc=$DAEMON_RC $(tail -2 "$WORK/perm-daemon.log")"
+
+	"$MAILER" "${COMMON[@]}" "$(as_role mailer_nousage)" --once 2>"$WORK/perm-usage.log"; rc=$?
+	[ $rc -eq 1 ] && grep -q "permission denied for schema login_anomaly (SQLSTATE 42501)$" "$WORK/perm-usage.log" &&
+		grep -q "HINT: .*GRANT USAGE ON SCHEMA login_anomaly TO mailer_nousage" "$WORK/perm-usage.log" &&
+		pass "missing schema USAGE exits 1 with a hint" || fail "missing schema USAGE exits 1 with a hint" "rc=$rc $(grep -e ERROR -e HINT "$WORK/perm-usage.log")"
+
+	"$MAILER" "${COMMON[@]}" "$(as_role mailer_nolookup)" --once 2>"$WORK/perm-lookup.log"; rc=$?
+	[ $rc -eq 1 ] && grep -q "permission denied for table app_users (SQLSTATE 42501)$" "$WORK/perm-lookup.log" &&
+		grep -q "HINT: .*SELECT on the tables that --user-address-query reads" "$WORK/perm-lookup.log" &&
+		pass "user query without SELECT exits 1" || fail "user query without SELECT exits 1" "rc=$rc $(grep -e ERROR -e HINT "$WORK/perm-lookup.log")"
+	[ "$(sql -c "SELECT status || attempts FROM login_anomaly.alerts WHERE alert_id = $ID")" = pending0 ] &&
+		pass "setup error counts no attempt" || fail "setup error counts no attempt" "$(sql -c "SELECT status, attempts FROM login_anomaly.alerts")"
+
+	"$MAILER" "${COMMON[@]}" "$(as_role postgres postgres)" --once 2>"$WORK/perm-table.log"; rc=$?
+	[ $rc -eq 1 ] && grep -q "HINT: .*CREATE EXTENSION login_anomaly" "$WORK/perm-table.log" &&
+		pass "missing outbox table exits 1" || fail "missing outbox table exits 1" "rc=$rc $(tail -3 "$WORK/perm-table.log")"
+	"$MAILER" "${COMMON[@]}" "$(as_role postgres postgres)" 2>"$WORK/perm-table-daemon.log" &
+	wait_daemon $!
+	[ "$DAEMON_RC" = 1 ] && pass "daemon without outbox table exits 1" || fail "daemon without outbox table exits 1" "rc=$DAEMON_RC $(tail -2 "$WORK/perm-table-daemon.log")"
+	sql -c "DROP OWNED BY mailer_nousage, mailer_noselect, mailer_nolookup" \
+		-c "DROP ROLE mailer_nousage, mailer_noselect, mailer_nolookup"
 fi
 
 if [ "$OWN_CLUSTER" = yes ]; then
