@@ -73,8 +73,8 @@ def describe(row, truth):
     else:
         agent = (user_agent or "no user agent")[:30]
     score_text = "%.2f" % score if score is not None else "-"
-    line = "  alert %-5s %-7s %-28s %-26s score %s %-6s %s" % (
-        alert_id, user_id, place[:28], agent[:26], score_text, risk or "-",
+    line = "  alert %-5s %-7s %-28s %-34s score %s %-6s %s" % (
+        alert_id, user_id, place[:28], agent[:34], score_text, risk or "-",
         "; ".join(reasons or []))
     if truth is not None:
         line += "  [%s %s]" % truth
