@@ -7,7 +7,10 @@ OBJS = \
 	src/encode.o \
 	src/feature_vector.o \
 	src/useragent.o \
-	src/uap.o \
+	src/uap_load.o \
+	src/uap_prefilter.o \
+	src/uap_match.o \
+	src/uap_cache.o \
 	src/model.o \
 	src/train.o \
 	src/score.o \

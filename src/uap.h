@@ -3,10 +3,12 @@
  *		A user-agent parser driven by uap-core's regexes.yaml: the rules are
  *		read with libyaml and matched with PCRE2.
  *
- * This file and uap.c have no PostgreSQL dependency, so that the standalone
- * conformance test, the benchmark and a fuzzing harness can link them
- * directly.  Memory comes from malloc and every error is returned as a
- * message string; nothing is printed.
+ * This file and the parser's sources (uap_load.c, uap_prefilter.c,
+ * uap_match.c and uap_cache.c, which share uap_internal.h) have no
+ * PostgreSQL dependency, so that the standalone conformance test, the
+ * benchmark and a fuzzing harness can link them directly.  Memory comes
+ * from malloc and every error is returned as a message string; nothing is
+ * printed.
  *
  * The semantics follow uap-core's specification.md (version 0.2 draft) and,
  * where the specification is silent, the reference Python parser

@@ -5,7 +5,7 @@
  *		and la_classify_user_agent(), which reduces a user agent to browser
  *		family, OS family and device class.
  *
- * The parsing itself is in uap.c (uap-core's regexes.yaml matched with
+ * The parsing itself is in uap_*.c (uap-core's regexes.yaml matched with
  * PCRE2, no PostgreSQL dependency).  Each backend loads the regexes file
  * named by login_anomaly.uap_regexes on first use and keeps the compiled
  * rules in malloc'd memory for the life of the backend.  After the setting

@@ -1,6 +1,6 @@
 /*
  * fuzz_uap.c
- *		libFuzzer harness for the user-agent parser of src/uap.c with
+ *		libFuzzer harness for the user-agent parser of src/uap_*.c with
  *		uap-core's real regexes.yaml: uap_parse and uap_cache_parse on
  *		arbitrary bytes.
  *

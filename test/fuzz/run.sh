@@ -79,7 +79,7 @@ build()
 	local obj=$BUILD/obj server_objs=() f
 
 	mkdir -p "$obj"
-	for f in model feature_vector serial encode score useragent uap; do
+	for f in model feature_vector serial encode score useragent uap_load uap_prefilter uap_match uap_cache; do
 		$CC $CFLAGS -I"$PG_INCLUDE_SERVER" -I"$ROOT/src" -c "$ROOT/src/$f.c" -o "$obj/$f.o" || return 1
 		server_objs+=("$obj/$f.o")
 	done
@@ -93,7 +93,8 @@ build()
 			"$PG_PKGLIB/libpgcommon.a" "$PG_PKGLIB/libpgport.a" \
 			-lpcre2-8 -lyaml -lm -o "$BUILD/$f" || return 1
 	done
-	$CC $CFLAGS -fsanitize=fuzzer -I"$ROOT/src" -I"$HERE" "$HERE/fuzz_uap.c" "$ROOT/src/uap.c" \
+	$CC $CFLAGS -fsanitize=fuzzer -I"$ROOT/src" -I"$HERE" "$HERE/fuzz_uap.c" \
+		"$ROOT/src/uap_load.c" "$ROOT/src/uap_prefilter.c" "$ROOT/src/uap_match.c" "$ROOT/src/uap_cache.c" \
 		-lpcre2-8 -lyaml -o "$BUILD/fuzz_uap" || return 1
 	$CC $CFLAGS -fsanitize=fuzzer -I"$PG_INCLUDE" -I"$ROOT/src/mailer" -I"$HERE" \
 		"$HERE/fuzz_mailer_message.c" "$ROOT/src/mailer/message.c" \

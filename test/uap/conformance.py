@@ -13,7 +13,7 @@ test_ua.yaml and test_os.yaml pass completely and test_device.yaml passes
 at least 99.5%, 1 when a target is missed, 2 on a setup error.
 
 With --standalone, builds and runs the C harness uap_conformance instead,
-which links src/uap.c directly and needs no cluster.
+which links src/uap_*.c directly and needs no cluster.
 """
 
 import argparse

@@ -1,7 +1,7 @@
 /*
  * uap_conformance.c
  *		Run every case of uap-core's three test files through the standalone
- *		parser (src/uap.c), without PostgreSQL, and print the pass count per
+ *		parser (src/uap_*.c), without PostgreSQL, and print the pass count per
  *		file and each failure.
  *
  * Usage: uap_conformance [--lazy] [--no-jit] [--no-prefilter]
