@@ -22,9 +22,12 @@
  * search_path set for the role or database cannot redirect the mailer to
  * other tables or functions.
  */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "mailer.h"
 
@@ -337,25 +340,254 @@ array_literal(const StrBuf *array)
 }
 
 /*
+ * The "connect_timeout" that libpq uses for this connection, from
+ * --dbname or PGCONNECT_TIMEOUT, in seconds; 0 for none.  Like libpq 15,
+ * a value of 1 counts as 2, because time() rounds.
+ */
+static int
+connect_timeout_of(PGconn *conn)
+{
+	PQconninfoOption *options = PQconninfo(conn);
+	int			timeout = 0;
+
+	for (PQconninfoOption *opt = options; opt && opt->keyword; opt++)
+		if (strcmp(opt->keyword, "connect_timeout") == 0 && opt->val != NULL)
+			timeout = atoi(opt->val);
+	PQconninfoFree(options);
+	if (timeout < 0)
+		timeout = 0;
+	return timeout == 1 ? 2 : timeout;
+}
+
+/*
+ * Open a connection whose error message contains the SQLSTATE of a server
+ * error during the connection startup.
+ *
+ * libpq 15 offers no PGresult for a failed connection, so
+ * PQresultErrorField cannot return the SQLSTATE.  It does format the
+ * server's error into PQerrorMessage with the connection's error
+ * verbosity, as "FATAL:  3D000: database "x" does not exist" under
+ * PQERRORS_VERBOSE.  PQconnectdbParams gives the caller no chance to set
+ * that verbosity before it connects, so this function starts the
+ * connection with PQconnectStartParams, sets PQERRORS_VERBOSE and drives
+ * PQconnectPoll itself.
+ *
+ * PQconnectPoll ignores connect_timeout, so the loop enforces it for the
+ * whole attempt.  When it expires, the attempt is repeated with the
+ * blocking PQconnectdbParams, whose timeout applies per host and moves on
+ * to the next host of a multi-host --dbname.
+ *
+ * NOTE: the repeat waits for an unresponsive first host once more, and its
+ * failure has default verbosity, so it is never taken for a setup error.
+ * A wrong role or database behind a host that timed out makes the daemon
+ * reconnect instead of exiting with EXIT_MAILER_CONFIG.
+ */
+static PGconn *
+start_connection(const MailerConfig *cfg)
+{
+	const char *keys[] = {"dbname", "fallback_application_name", NULL};
+	const char *values[] = {cfg->conninfo, MAILER_NAME, NULL};
+	PostgresPollingStatusType state = PGRES_POLLING_WRITING;
+	PGconn	   *conn;
+	int			timeout;
+	time_t		deadline;
+
+	conn = PQconnectStartParams(keys, values, 1);
+	if (conn == NULL || PQstatus(conn) == CONNECTION_BAD)
+		return conn;
+	PQsetErrorVerbosity(conn, PQERRORS_VERBOSE);
+	timeout = connect_timeout_of(conn);
+	deadline = time(NULL) + timeout;
+
+	while (state != PGRES_POLLING_OK && state != PGRES_POLLING_FAILED)
+	{
+		struct pollfd pfd;
+		int			wait_ms = -1;
+		int			ready;
+
+		if (timeout > 0)
+		{
+			time_t		remaining = deadline - time(NULL);
+
+			if (remaining <= 0)
+				break;
+			wait_ms = (int) remaining * 1000;
+		}
+		pfd.fd = PQsocket(conn);
+		pfd.events = state == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		pfd.revents = 0;
+		ready = poll(&pfd, 1, wait_ms);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready <= 0)
+			break;
+		state = PQconnectPoll(conn);
+	}
+	if (state == PGRES_POLLING_OK || state == PGRES_POLLING_FAILED)
+		return conn;
+
+	log_msg(LOG_LEVEL_DEBUG,
+			"no connection after connect_timeout of %d s, trying again with libpq's own timeout handling",
+			timeout);
+	PQfinish(conn);
+	return PQconnectdbParams(keys, values, 1);
+}
+
+/*
+ * Format the failure of a connection attempt as one line, from
+ * PQerrorMessage in the verbose form that start_connection requests.  The
+ * SQLSTATE of the server error that ended the attempt is copied to
+ * sqlstate, which stays empty when there was none, as with a refused
+ * connection or a timeout.
+ *
+ * Each server error is a line "SEVERITY:  SQLSTATE: message" after libpq's
+ * "connection to server ... failed: ", followed by "LOCATION:  " and
+ * maybe "DETAIL:  " lines.  The SQLSTATE and the LOCATION line are cut
+ * from the text, because the caller logs them apart or not at all.  libpq
+ * 15 gives up after the first server error, unless it is 57P03
+ * cannot_connect_now, after which it tries the next host.  So the last
+ * SQLSTATE in the text is the one that ended the attempt.
+ */
+static char *
+connection_error_text(PGconn *conn, char sqlstate[6])
+{
+	const char *line = conn ? PQerrorMessage(conn) : "out of memory\n";
+	StrBuf		out;
+
+	sqlstate[0] = '\0';
+	sb_init(&out);
+	while (*line != '\0')
+	{
+		const char *end = strchr(line, '\n');
+		const char *next = end ? end + 1 : line + strlen(line);
+		size_t		len = end ? (size_t) (end - line) : strlen(line);
+		const char *code = NULL;
+
+		/* libpq indents its own hint lines with a tab */
+		while (len > 0 && *line == '\t')
+		{
+			line++;
+			len--;
+		}
+		if (len == 0 || strncmp(line, "LOCATION:  ", 11) == 0)
+		{
+			line = next;
+			continue;
+		}
+
+		/* The severity's ":  ", then five SQLSTATE characters and ": " */
+		for (const char *p = line; p + 10 <= line + len && code == NULL; p++)
+		{
+			if (strncmp(p, ":  ", 3) == 0 && strspn(p + 3, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ") >= 5 &&
+				strncmp(p + 8, ": ", 2) == 0)
+				code = p + 3;
+		}
+
+		if (out.len > 0)
+			sb_append_char(&out, ' ');
+		if (code != NULL)
+		{
+			memcpy(sqlstate, code, 5);
+			sqlstate[5] = '\0';
+			sb_append_len(&out, line, code - line);
+			sb_append_len(&out, code + 7, len - (code + 7 - line));
+		}
+		else
+			sb_append_len(&out, line, len);
+		line = next;
+	}
+	while (out.len > 0 && out.data[out.len - 1] == ' ')
+		out.data[--out.len] = '\0';
+	return out.data;
+}
+
+/*
+ * Log why a connection attempt failed.  A failure that stays until someone
+ * changes the role, the database, pg_hba.conf or the password file is a
+ * setup error (see db_setup_error), logged with a hint:
+ *
+ * 28000 invalid_authorization_specification: no such role, a role without
+ *       LOGIN, no pg_hba.conf entry, or a failed authentication that is
+ *       not by password, such as peer
+ * 28P01 invalid_password: password authentication failed
+ * 3D000 invalid_catalog_name: no such database
+ *
+ * plus the server asking for a password that libpq could not find.  Any
+ * other failure, such as a refused connection, a timeout, or 57P03
+ * cannot_connect_now while the server starts up or shuts down, may pass,
+ * so the caller retries it.
+ */
+static void
+log_connect_error(PGconn *conn)
+{
+	char		sqlstate[6];
+	char	   *msg = connection_error_text(conn, sqlstate);
+	const char *user = conn ? PQuser(conn) : "";
+	const char *db = conn ? PQdb(conn) : "";
+	const char *passfile = "the password file (passfile in --dbname, else PGPASSFILE, else ~/.pgpass of the user who runs the mailer)";
+
+	if (conn != NULL && PQconnectionNeedsPassword(conn))
+	{
+		log_msg(LOG_LEVEL_ERROR, "connection to the database failed: %s", msg);
+		log_hint("the server requested a password for role \"%s\" and none was found; add a line for the role to %s",
+				 user, passfile);
+	}
+	else if (strcmp(sqlstate, "28P01") == 0)
+	{
+		log_msg(LOG_LEVEL_ERROR, "connection to the database failed: %s (SQLSTATE %s)",
+				msg, sqlstate);
+		log_hint("check that %s contains the current password of role \"%s\"",
+				 passfile, user);
+	}
+	else if (strcmp(sqlstate, "28000") == 0)
+	{
+		log_msg(LOG_LEVEL_ERROR, "connection to the database failed: %s (SQLSTATE %s)",
+				msg, sqlstate);
+		log_hint("check the user in --dbname: role \"%s\" must exist, have LOGIN, and be allowed into database \"%s\" by pg_hba.conf; see \"Least privilege\" in README.md",
+				 user, db);
+	}
+	else if (strcmp(sqlstate, "3D000") == 0)
+	{
+		log_msg(LOG_LEVEL_ERROR, "connection to the database failed: %s (SQLSTATE %s)",
+				msg, sqlstate);
+		log_hint("check the database name in --dbname (\"%s\"), or create that database and run CREATE EXTENSION login_anomaly in it",
+				 db);
+	}
+	else
+	{
+		if (sqlstate[0] != '\0')
+			log_msg(LOG_LEVEL_ERROR, "connection to the database failed: %s (SQLSTATE %s)",
+					msg, sqlstate);
+		else
+			log_msg(LOG_LEVEL_ERROR, "connection to the database failed: %s", msg);
+		free(msg);
+		return;
+	}
+	setup_error_seen = true;
+	free(msg);
+}
+
+/*
  * Connect and prepare the session.  Returns NULL, after logging why, when
- * the server is unreachable, is a standby, or lacks the outbox table or a
- * privilege.  The last two are setup errors (see db_setup_error).
+ * the server is unreachable or is a standby, when the role, its password
+ * or the database is wrong, or when the outbox table or a privilege is
+ * missing.  All but the first two are setup errors (see db_setup_error).
  */
 PGconn *
 db_connect(const MailerConfig *cfg)
 {
-	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {cfg->conninfo, MAILER_NAME, NULL};
 	PGconn	   *conn;
 	PGresult   *res;
 
-	conn = PQconnectdbParams(keys, values, 1);
+	conn = start_connection(cfg);
 	if (conn == NULL || PQstatus(conn) != CONNECTION_OK)
 	{
-		log_db_error(conn, NULL, "connection to the database");
+		log_connect_error(conn);
 		PQfinish(conn);
 		return NULL;
 	}
+	/* Errors of statements have their fields in the PGresult */
+	PQsetErrorVerbosity(conn, PQERRORS_DEFAULT);
 
 	if (PQsetClientEncoding(conn, "UTF8") != 0 ||
 		!db_exec_simple(conn,

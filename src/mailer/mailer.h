@@ -22,9 +22,12 @@
 
 /* Exit codes; README.md documents them for operators */
 #define EXIT_MAILER_OK			0
-#define EXIT_MAILER_CONFIG		1	/* invalid configuration, missing privilege
-									 * or missing database object */
-#define EXIT_MAILER_DATABASE	2	/* database unreachable in --once mode */
+#define EXIT_MAILER_CONFIG		1	/* invalid configuration; a role, password
+									 * or database that the server rejects at
+									 * connect time; a missing privilege or
+									 * database object */
+#define EXIT_MAILER_DATABASE	2	/* --once: database unreachable, starting
+									 * up or shutting down */
 #define EXIT_MAILER_UNSENT		3	/* --once: some alerts were not delivered */
 #define EXIT_MAILER_INTERNAL	4	/* out of memory or another internal error */
 

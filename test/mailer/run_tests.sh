@@ -708,6 +708,101 @@ EOF
 fi
 
 if [ "$OWN_CLUSTER" = yes ]; then
+	log "a wrong role, password or database at connect time is a setup error: exit 1 with a hint"
+	reset_state
+	# Start a daemon with --dbname=$1, wait for it to stop by itself, and set
+	# DAEMON_RC and DAEMON_SECONDS (whole seconds until it stopped)
+	run_daemon() {
+		local started=$SECONDS
+		"$MAILER" "${COMMON[@]}" "$1" 2>"$2" &
+		wait_daemon $!
+		DAEMON_SECONDS=$((SECONDS - started))
+	}
+
+	NO_DB=$(as_role postgres mailer_no_such_db)
+	"$MAILER" "${COMMON[@]}" "$NO_DB" --once 2>"$WORK/conn-db.log"; rc=$?
+	[ $rc -eq 1 ] && pass "--once with missing database exits 1" || fail "--once with missing database exits 1" "rc=$rc $(tail -3 "$WORK/conn-db.log")"
+	grep -q "ERROR: connection to the database failed: .*FATAL:  database \"mailer_no_such_db\" does not exist (SQLSTATE 3D000)$" "$WORK/conn-db.log" &&
+		pass "missing database is logged" || fail "missing database is logged" "$(grep ERROR "$WORK/conn-db.log")"
+	grep -q "HINT: check the database name in --dbname (\"mailer_no_such_db\")" "$WORK/conn-db.log" &&
+		pass "hint names the database" || fail "hint names the database" "$(grep HINT "$WORK/conn-db.log")"
+	! grep -q -e LOCATION -e "3D000: " "$WORK/conn-db.log" &&
+		pass "verbose error fields are cut" || fail "verbose error fields are cut" "$(grep ERROR "$WORK/conn-db.log")"
+	run_daemon "$NO_DB" "$WORK/conn-db-daemon.log"
+	[ "$DAEMON_RC" = 1 ] && [ "$DAEMON_SECONDS" -le 3 ] && grep -q "HINT: check the database name" "$WORK/conn-db-daemon.log" &&
+		pass "daemon with missing database exits 1" || fail "daemon with missing database exits 1" "rc=$DAEMON_RC after $DAEMON_SECONDS s $(tail -2 "$WORK/conn-db-daemon.log")"
+	! grep -q "reconnecting in" "$WORK/conn-db-daemon.log" &&
+		pass "no reconnect for missing database" || fail "no reconnect for missing database"
+
+	NO_ROLE=$(as_role mailer_no_such_role)
+	"$MAILER" "${COMMON[@]}" "$NO_ROLE" --once 2>"$WORK/conn-role.log"; rc=$?
+	[ $rc -eq 1 ] && grep -q "FATAL:  role \"mailer_no_such_role\" does not exist (SQLSTATE 28000)$" "$WORK/conn-role.log" &&
+		pass "--once with missing role exits 1" || fail "--once with missing role exits 1" "rc=$rc $(tail -3 "$WORK/conn-role.log")"
+	grep -q "HINT: check the user in --dbname: role \"mailer_no_such_role\" must exist, have LOGIN" "$WORK/conn-role.log" &&
+		pass "hint names the role" || fail "hint names the role" "$(grep HINT "$WORK/conn-role.log")"
+	run_daemon "$NO_ROLE" "$WORK/conn-role-daemon.log"
+	[ "$DAEMON_RC" = 1 ] && [ "$DAEMON_SECONDS" -le 3 ] && grep -q "(SQLSTATE 28000)$" "$WORK/conn-role-daemon.log" &&
+		pass "daemon with missing role exits 1" || fail "daemon with missing role exits 1" "rc=$DAEMON_RC after $DAEMON_SECONDS s $(tail -2 "$WORK/conn-role-daemon.log")"
+
+	sql -c "CREATE ROLE mailer_nologin NOLOGIN"
+	"$MAILER" "${COMMON[@]}" "$(as_role mailer_nologin)" --once 2>"$WORK/conn-nologin.log"; rc=$?
+	[ $rc -eq 1 ] && grep -q "role \"mailer_nologin\" is not permitted to log in (SQLSTATE 28000)$" "$WORK/conn-nologin.log" &&
+		pass "role without LOGIN exits 1" || fail "role without LOGIN exits 1" "rc=$rc $(tail -3 "$WORK/conn-nologin.log")"
+
+	# A role that logs in with a password, as pg_hba.conf demands for it
+	sql <<'SQL'
+SET password_encryption = 'scram-sha-256';
+CREATE ROLE mailer_pw LOGIN PASSWORD 'pw-Right-42';
+GRANT USAGE ON SCHEMA login_anomaly TO mailer_pw;
+GRANT SELECT, UPDATE (status, attempts, next_attempt_at, last_error, sent_at,
+                      message_id, folded_into)
+    ON login_anomaly.alerts TO mailer_pw;
+GRANT SELECT ON public.app_users TO mailer_pw;
+SQL
+	cp "$WORK/pgdata/pg_hba.conf" "$WORK/pg_hba.conf.orig"
+	{ echo "host all mailer_pw 127.0.0.1/32 scram-sha-256"; cat "$WORK/pg_hba.conf.orig"; } >"$WORK/pgdata/pg_hba.conf"
+	sql -c "SELECT pg_catalog.pg_reload_conf()" >/dev/null
+	sleep 1
+	printf '127.0.0.1:%s:%s:mailer_pw:pw-Wrong-17\n' "$PGPORT_OWN" "$DBNAME" >"$WORK/pgpass-wrong"
+	printf '127.0.0.1:%s:%s:mailer_pw:pw-Right-42\n' "$PGPORT_OWN" "$DBNAME" >"$WORK/pgpass-right"
+	: >"$WORK/pgpass-empty"
+	chmod 600 "$WORK"/pgpass-*
+	as_pw() { echo "--dbname=host=127.0.0.1 port=$PGPORT_OWN user=mailer_pw dbname=$DBNAME passfile=$1"; }
+
+	"$MAILER" "${COMMON[@]}" "$(as_pw "$WORK/pgpass-wrong")" --once 2>"$WORK/conn-pw.log"; rc=$?
+	[ $rc -eq 1 ] && grep -q "password authentication failed for user \"mailer_pw\" password retrieved from file \"$WORK/pgpass-wrong\" (SQLSTATE 28P01)$" "$WORK/conn-pw.log" &&
+		grep -q "HINT: check that the password file .* contains the current password of role \"mailer_pw\"" "$WORK/conn-pw.log" &&
+		pass "wrong password exits 1" || fail "wrong password exits 1" "rc=$rc $(tail -3 "$WORK/conn-pw.log")"
+	! grep -q -e pw-Wrong -e pw-Right "$WORK/conn-pw.log" &&
+		pass "password absent from the log" || fail "password absent from the log"
+	run_daemon "$(as_pw "$WORK/pgpass-wrong")" "$WORK/conn-pw-daemon.log"
+	[ "$DAEMON_RC" = 1 ] && [ "$DAEMON_SECONDS" -le 3 ] &&
+		pass "daemon with wrong password exits 1" || fail "daemon with wrong password exits 1" "rc=$DAEMON_RC after $DAEMON_SECONDS s $(tail -2 "$WORK/conn-pw-daemon.log")"
+	"$MAILER" "${COMMON[@]}" "$(as_pw "$WORK/pgpass-empty")" --once 2>"$WORK/conn-nopw.log"; rc=$?
+	[ $rc -eq 1 ] && grep -q "HINT: the server requested a password for role \"mailer_pw\" and none was found" "$WORK/conn-nopw.log" &&
+		pass "missing password exits 1" || fail "missing password exits 1" "rc=$rc $(tail -3 "$WORK/conn-nopw.log")"
+	"$MAILER" "${COMMON[@]}" "$(as_pw "$WORK/pgpass-right")" --once 2>"$WORK/conn-rightpw.log"; rc=$?
+	[ $rc -eq 0 ] && pass "right password connects" || fail "right password connects" "rc=$rc $(tail -3 "$WORK/conn-rightpw.log")"
+	cp "$WORK/pg_hba.conf.orig" "$WORK/pgdata/pg_hba.conf"
+	sql -c "SELECT pg_catalog.pg_reload_conf()" >/dev/null
+
+	log "a server that is shutting down (SQLSTATE 57P03) is an outage, not a setup error"
+	psql -X -q "host=127.0.0.1 port=$PGPORT_OWN user=postgres dbname=postgres" -c "SELECT pg_catalog.pg_sleep(3)" >/dev/null 2>&1 &
+	SLEEPER=$!
+	sleep 0.5
+	# A smart shutdown waits for the session above and turns new connections away meanwhile
+	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pgdata" -m smart -W stop >/dev/null
+	sleep 0.3
+	"$MAILER" "${COMMON[@]}" --once 2>"$WORK/conn-shutdown.log"; rc=$?
+	[ $rc -eq 2 ] && grep -q "(SQLSTATE 57P03)$" "$WORK/conn-shutdown.log" && ! grep -q HINT "$WORK/conn-shutdown.log" &&
+		pass "shutting down exits 2" || fail "shutting down exits 2" "rc=$rc $(tail -3 "$WORK/conn-shutdown.log")"
+	wait "$SLEEPER"
+	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pgdata" -w stop >/dev/null 2>&1
+	start_cluster
+	sql -c "DROP OWNED BY mailer_pw, mailer_nologin" -c "DROP ROLE mailer_pw, mailer_nologin"
+fi
+
+if [ "$OWN_CLUSTER" = yes ]; then
 	log "the role mailer with the README's least-privilege grants can mail, hold and retry"
 	reset_state
 	sql <<'EOF'
