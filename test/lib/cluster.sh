@@ -43,6 +43,7 @@ LA_DEPS=(
 	python3-sklearn
 	gnuplot-nox
 	valgrind
+	openssl
 )
 
 LA_REPO_ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd)
