@@ -17,7 +17,7 @@ SELECT 'bti_alice', '2024-01-01 14:00'::timestamp + i * interval '24 hours',
 FROM generate_series(1, 30) i;
 
 -- train() reads a timestamp without time zone as UTC, whatever TimeZone
--- says, as check_login does: the model's busiest hour is 14:00 under both
+-- is set to, as check_login does: the model's busiest hour is 14:00 under both
 SET TimeZone = 'America/New_York';
 SELECT login_anomaly.train('bti_logins');
 SELECT model::text::jsonb -> 'hours' ->> 14 AS logins_at_14_utc

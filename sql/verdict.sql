@@ -40,7 +40,7 @@ SELECT login_anomaly.train('verdict_logins', skip => 'unconfirmed_alerts');
 SELECT m.logins, login_anomaly.score(m.model, p.fv) > 0.8 AS kyiv_unusual
 FROM login_anomaly.models m, verdict_probe p WHERE m.user_id = 'verdict_alice';
 
--- The analyst says "not me": the default training leaves the login out
+-- The analyst records "not me": the default training leaves the login out
 SELECT login_anomaly.record_verdict(alert_id, 'not_me')
 FROM login_anomaly.alerts WHERE user_id = 'verdict_alice';
 SELECT verdict, verdict_by = current_user AS by_me, verdict_at IS NOT NULL AS dated
@@ -61,7 +61,7 @@ FROM login_anomaly.models m, verdict_probe p WHERE m.user_id = 'verdict_alice';
 SELECT login_anomaly.train('verdict_logins', skip => 'none');
 SELECT logins FROM login_anomaly.models WHERE user_id = 'verdict_alice';
 
--- Who gave a verdict, and when, cannot be set by hand: an UPDATE that
+-- The author and time of a verdict cannot be set by hand: an UPDATE that
 -- changes the verdict records its own author and time, and one that only
 -- touches verdict_by or verdict_at changes nothing
 UPDATE login_anomaly.alerts SET verdict = 'not_me', verdict_by = 'someone_else',

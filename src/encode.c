@@ -88,7 +88,7 @@ la_compute_hashes(LaLogin *login)
 }
 
 /*
- * Set one field's label.  NULL or empty becomes "unknown"; a value longer
+ * Set one field's label.  NULL or empty becomes "unknown".  A value longer
  * than LA_VALUE_MAX bytes is cut at a character boundary, so a huge input
  * costs no more than a normal one.  The caller keeps value alive.
  */

@@ -10,12 +10,13 @@
  * > browser.  In each chain the first level whose value the user has never
  * used adds -ln(p_new), where p_new is the chance that this user uses a
  * value new at that level.  It is estimated Good-Turing style from the
- * user's own history (values seen exactly once, over logins) and shrunk
- * towards a population rate with the weight of NOVELTY_PRIOR_LOGINS
- * logins:
+ * user's own history: the values seen exactly once, over the logins, with
+ * the first login left out because its values were new by definition.  The
+ * estimate is shrunk towards a population rate with the weight of
+ * NOVELTY_PRIOR_LOGINS logins:
  *
- *	 p_new = (singletons + NOVELTY_PRIOR_LOGINS * population_rate)
- *			 / (logins + NOVELTY_PRIOR_LOGINS)
+ *	 p_new = (max(singletons - 1, 0) + NOVELTY_PRIOR_LOGINS * population_rate)
+ *			 / (logins - 1 + NOVELTY_PRIOR_LOGINS)
  *
  * So a new network costs little for a phone user whose networks change all
  * the time and a lot for a desktop that always sits behind one; a user with
@@ -111,7 +112,7 @@ la_novelty_rate(const LaModel *m, LaField f)
 {
 	double		singletons = m->summary[f].singletons;
 
-	/* the first login's values were new to nobody: they are not evidence */
+	/* every value of the first login was new, which says nothing of the user */
 	singletons = Max(singletons - 1.0, 0.0);
 	return (singletons + NOVELTY_PRIOR_LOGINS * population_rate[f]) /
 		(m->logins - 1 + NOVELTY_PRIOR_LOGINS);
@@ -276,7 +277,7 @@ describe_place(const LaModel *m, const LaLogin *login)
 
 /*
  * The reasons a login is unusual for this model, most telling first, as a
- * text[].  Empty when no single field stands out.  A changed country hides
+ * text[].  Empty when no single field is unusual on its own.  A changed country hides
  * the changes of region and city it implies, and so on down.
  */
 Datum
@@ -315,13 +316,13 @@ la_explain(const LaModel *m, const LaLogin *login)
 }
 
 /*
- * Decoded models of one call site, kept for the rest of the query in
- * fn_extra and found by their stored form: the bytes of a value kept in
- * the row (compressed or not), or the TOAST pointer of one kept out of
- * line.  A query that scores many logins of a few thousand users then
+ * A decoded model of one call site, kept in fn_extra for the rest of the
+ * query.  It is found by its stored form, which is the bytes of a value
+ * kept in the row (compressed or not) or the TOAST pointer of one kept out
+ * of line.  A query that scores many logins of a few thousand users then
  * fetches, decompresses and decodes each model once, not once per login.
- * Within one query a TOAST pointer names one value: its id is reused only
- * after no snapshot can see the row that held it.
+ * Within one query a TOAST pointer names one value, because its id is
+ * reused only after no snapshot can see the row that contained it.
  */
 typedef struct DecodedModel
 {

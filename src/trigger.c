@@ -334,10 +334,11 @@ column_type(TupleDesc desc, int attnum)
 }
 
 /*
- * Whether a type prints through built-in code only.  The trigger runs with
- * its owner's rights, so it must not run an output function that a table
- * owner wrote: domains are judged by their base type, arrays by their
- * element, and composites (whose fields may be of any type) are refused.
+ * Return whether a type prints through built-in code only.  The trigger
+ * runs with its owner's rights, so it must not run an output function that
+ * a table owner wrote.  Domains are judged by their base type and arrays by
+ * their element.  Composites are rejected, because their fields may be of
+ * any type.
  */
 static bool
 has_builtin_output(Oid type)
@@ -558,7 +559,7 @@ score_login_safely(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Ver
 		MemoryContextSwitchTo(oldcontext);
 		CurrentResourceOwner = oldowner;
 
-		/* a cancel or timeout stops the statement, whatever fail_closed says */
+		/* a cancel or timeout stops the statement, whatever fail_closed is */
 		if (la_fail_closed || edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 			ReThrowError(edata);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pg_dump keeps the models and the alert outbox: a dump restored into a new
 # database scores every probe login exactly as before, bit for bit, and
-# holds the same alerts.
+# contains the same alerts.
 set -u
 src=la_it_dump_source
 dst=la_it_dump_target
