@@ -32,6 +32,8 @@ int			la_max_training_logins = 500;
 bool		la_fail_closed = false;
 bool		la_alert_without_model = false;
 char	   *la_channel = NULL;
+double		la_notify_queue_warning = 0.5;
+double		la_notify_queue_limit = 0.9;
 double		la_weights[LA_NUM_WEIGHTS];
 
 static char *weights_setting = NULL;
@@ -129,6 +131,18 @@ _PG_init(void)
 							   NULL,
 							   &la_channel, "login_anomaly", PGC_SUSET, 0,
 							   check_channel, NULL, NULL);
+
+	DefineCustomRealVariable("login_anomaly.notify_queue_warning",
+							 "Share of the NOTIFY queue in use above which check_login warns when it sends an alert.",
+							 "The warning repeats at most once a minute per session.",
+							 &la_notify_queue_warning, 0.5, 0.0, 1.0, PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomRealVariable("login_anomaly.notify_queue_limit",
+							 "Share of the NOTIFY queue in use above which check_login sends no NOTIFY.",
+							 "The alert is still written to login_anomaly.alerts. A full queue would make the login's commit fail, so the trigger stops adding to it first.",
+							 &la_notify_queue_limit, 0.9, 0.0, 1.0, PGC_SUSET, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("login_anomaly.fail_closed",
 							 "Makes an error while scoring fail the login's INSERT.",

@@ -126,6 +126,8 @@ extern double la_default_nu;
 extern double la_default_gamma;
 extern int	la_max_training_logins;
 extern bool la_fail_closed;
+extern double la_notify_queue_warning;
+extern double la_notify_queue_limit;
 extern bool la_alert_without_model;
 extern char *la_channel;
 extern double la_weights[LA_NUM_WEIGHTS];

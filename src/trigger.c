@@ -130,14 +130,16 @@ typedef struct Verdict
 #define WARN_FIRST_FAILURES 10
 #define WARN_EVERY_FAILURES 1000
 
-/* NOTIFY is skipped above this queue usage; the outbox still has the alert */
-#define NOTIFY_QUEUE_LIMIT 0.9
+/* Queue usage warnings repeat at most this often per session */
+#define NOTIFY_WARNING_INTERVAL_MS 60000
 
 static int64 stat_scored = 0;
 static int64 stat_alerts = 0;
 static int64 stat_without_model = 0;
 static int64 stat_failures = 0;
 static int64 stat_notify_skipped = 0;
+static double stat_queue_peak = 0.0;
+static TimestampTz last_queue_warning = 0;
 
 static SPIPlanPtr insert_plan = NULL;
 
@@ -722,15 +724,32 @@ notify_alert(const TriggerConfig *cfg, int64 alert_id, const LoginRow *row,
 	double		usage;
 
 	usage = DatumGetFloat8(DirectFunctionCall1(pg_notification_queue_usage, (Datum) 0));
-	if (usage > NOTIFY_QUEUE_LIMIT)
+	if (usage > stat_queue_peak)
+		stat_queue_peak = usage;
+	if (usage > la_notify_queue_limit)
 	{
 		stat_notify_skipped++;
 		ereport(WARNING,
-				(errmsg("login_anomaly skipped NOTIFY for alert " INT64_FORMAT ": the notification queue is %.0f%% full",
+				(errmsg("login_anomaly skipped NOTIFY for alert " INT64_FORMAT ": the notification queue is %.1f%% full",
 						alert_id, usage * 100.0),
 				 errdetail("The alert is in login_anomaly.alerts; a mailer polling the outbox still finds it."),
 				 errhint("Check for a session that is listening but not reading its notifications.")));
 		return;
+	}
+	if (usage > la_notify_queue_warning)
+	{
+		TimestampTz now = GetCurrentTimestamp();
+
+		if (last_queue_warning == 0 ||
+			TimestampDifferenceExceeds(last_queue_warning, now, NOTIFY_WARNING_INTERVAL_MS))
+		{
+			last_queue_warning = now;
+			ereport(WARNING,
+					(errmsg("the notification queue is %.1f%% full", usage * 100.0),
+					 errdetail("check_login stops sending NOTIFY above %.1f%% (login_anomaly.notify_queue_limit); alerts are still written to login_anomaly.alerts.",
+							   la_notify_queue_limit * 100.0),
+					 errhint("Check for a session that is listening but not reading its notifications.")));
+		}
 	}
 
 	initStringInfo(&buf);
@@ -808,21 +827,26 @@ la_check_login(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/* trigger_stats(): what check_login did in this session */
+/*
+ * trigger_stats(): what check_login did in this session.  Version 0.1.0
+ * declared the first five columns only; a library newer than the SQL
+ * declaration fills those.
+ */
 Datum
 la_trigger_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[5];
-	bool		nulls[5] = {0};
+	Datum		values[6];
+	bool		nulls[6] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	check_result_columns(tupdesc, 5);
+	check_result_columns(tupdesc, tupdesc->natts == 5 ? 5 : 6);
 	values[0] = Int64GetDatum(stat_scored);
 	values[1] = Int64GetDatum(stat_without_model);
 	values[2] = Int64GetDatum(stat_alerts);
 	values[3] = Int64GetDatum(stat_failures);
 	values[4] = Int64GetDatum(stat_notify_skipped);
+	values[5] = Float8GetDatum(stat_queue_peak);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }

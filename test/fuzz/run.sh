@@ -11,6 +11,9 @@
 #   LA_FUZZ_JOBS    harnesses run side by side (default: number of CPUs)
 #   LA_FUZZ_ONLY    space-separated harness names to run (default: all,
 #                   including text_inputs)
+#   LA_FUZZ_RUNS    run each libFuzzer harness for this many executions
+#                   instead of SECONDS_PER_HARNESS (text_inputs still uses
+#                   the seconds)
 #
 # Harnesses (see each file's header): fuzz_model, fuzz_feature_vector,
 # fuzz_encode, fuzz_uap, fuzz_mailer_message, and text_inputs (model and
@@ -128,14 +131,17 @@ replay_regressions()
 # Fuzz one harness; writes $BUILD/logs/NAME.log
 fuzz_one()
 {
-	local name=$1 extra=()
+	local name=$1 extra=() limit=(-max_total_time="$SECONDS_PER_HARNESS")
 
 	mkdir -p "$BUILD/corpus/$name" "$BUILD/artifacts/$name"
 	case $name in
 		fuzz_uap | fuzz_encode) extra=(-max_len=4096) ;;
 		fuzz_mailer_message) extra=(-max_len=4096 -close_fd_mask=2) ;;
 	esac
-	"$BUILD/$name" -max_total_time="$SECONDS_PER_HARNESS" -timeout=10 -rss_limit_mb=2560 \
+	if [ -n "${LA_FUZZ_RUNS:-}" ]; then
+		limit=(-runs="$LA_FUZZ_RUNS")
+	fi
+	"$BUILD/$name" "${limit[@]}" -timeout=10 -rss_limit_mb=2560 \
 		-print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$name/" "${extra[@]}" \
 		"$BUILD/corpus/$name" "$HERE/corpus/$name" >"$BUILD/logs/$name.log" 2>&1
 }
@@ -198,7 +204,11 @@ for name in "${HARNESSES[@]}"; do
 	while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
 		sleep 1
 	done
-	echo "fuzzing $name for $SECONDS_PER_HARNESS s"
+	if [ -n "${LA_FUZZ_RUNS:-}" ]; then
+		echo "fuzzing $name for $LA_FUZZ_RUNS executions"
+	else
+		echo "fuzzing $name for $SECONDS_PER_HARNESS s"
+	fi
 	fuzz_one "$name" &
 	pids+=($!)
 	names+=("$name")
