@@ -12,16 +12,20 @@
  *
  * Each model is decoded into its own small memory context, so a model that
  * fails to decode leaves nothing behind, and eviction frees exactly it.
+ *
+ * The cache is an open-addressing table of small entries that keep the
+ * key's hash and length, so that a lookup, once per login in the trigger,
+ * mostly touches one entry and compares one key.
  */
 #include "postgres.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
+#include "common/hashfn.h"
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -35,14 +39,22 @@
 /* Past this many users the cache is emptied and starts again */
 #define CACHE_MAX_USERS 50000
 
+/* Slots of a new table.  The table doubles when it is half full. */
+#define CACHE_INITIAL_SLOTS 1024
+
 typedef struct CacheEntry
 {
-	char		key[CACHE_KEY_MAX];
+	char	   *key;			/* NULL: a free slot */
+	uint32		hash;
+	int			len;
 	LaModel    *model;			/* NULL: the user has no model */
 	MemoryContext context;		/* holds model; NULL when model is NULL */
 } CacheEntry;
 
-static HTAB *model_cache = NULL;
+/* The table, its size (a power of 2) and its entries, in cache_context */
+static CacheEntry *model_cache = NULL;
+static uint32 cache_slots = 0;
+static uint32 cache_used = 0;
 static MemoryContext cache_context = NULL;
 static bool cache_stale = false;
 static Oid	models_relid = InvalidOid;
@@ -70,8 +82,6 @@ la_model_cache_init(void)
 static void
 reset_cache(void)
 {
-	HASHCTL		ctl;
-
 	if (cache_context == NULL)
 		cache_context = AllocSetContextCreate(TopMemoryContext,
 											  "login_anomaly model cache",
@@ -79,13 +89,66 @@ reset_cache(void)
 	else
 		MemoryContextReset(cache_context);
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = CACHE_KEY_MAX;
-	ctl.entrysize = sizeof(CacheEntry);
-	ctl.hcxt = cache_context;
-	model_cache = hash_create("login_anomaly models", 1024, &ctl,
-							  HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	/* NULL if the allocation fails, so that the next lookup tries again */
+	model_cache = NULL;
+	model_cache = MemoryContextAllocZero(cache_context,
+										 CACHE_INITIAL_SLOTS * sizeof(CacheEntry));
+	cache_slots = CACHE_INITIAL_SLOTS;
+	cache_used = 0;
 	cache_stale = false;
+}
+
+/* Return the slot that contains the key, or the free slot for it */
+static CacheEntry *
+find_slot(CacheEntry *table, uint32 slots, const char *key, int len, uint32 hash)
+{
+	uint32		mask = slots - 1;
+	uint32		i = hash & mask;
+
+	for (;;)
+	{
+		CacheEntry *entry = &table[i];
+
+		if (entry->key == NULL ||
+			(entry->hash == hash && entry->len == len &&
+			 memcmp(entry->key, key, len) == 0))
+			return entry;
+		i = (i + 1) & mask;
+	}
+}
+
+/* Add an entry for a key known to be absent, growing the table first */
+static void
+add_entry(const char *key, int len, uint32 hash, LaModel *model,
+		  MemoryContext context)
+{
+	CacheEntry *entry;
+
+	if ((cache_used + 1) * 2 > cache_slots)
+	{
+		uint32		slots = cache_slots * 2;
+		CacheEntry *table = MemoryContextAllocZero(cache_context,
+												   slots * sizeof(CacheEntry));
+
+		for (uint32 i = 0; i < cache_slots; i++)
+		{
+			CacheEntry *old = &model_cache[i];
+
+			if (old->key != NULL)
+				*find_slot(table, slots, old->key, old->len, old->hash) = *old;
+		}
+		pfree(model_cache);
+		model_cache = table;
+		cache_slots = slots;
+	}
+	entry = find_slot(model_cache, cache_slots, key, len, hash);
+	Assert(entry->key == NULL);
+	entry->key = MemoryContextStrdup(cache_context, key);
+	entry->hash = hash;
+	entry->len = len;
+	entry->model = model;
+	entry->context = context;
+	cache_used++;
 }
 
 /* The OID of login_anomaly.models, looked up by qualified name */
@@ -174,17 +237,18 @@ const LaModel *
 la_cached_model(const char *user_id)
 {
 	CacheEntry *entry;
-	bool		found;
 	MemoryContext ctx;
 	LaModel    *model;
+	size_t		len;
+	uint32		hash;
 	static MemoryContext uncached = NULL;
 
 	(void) get_models_relid();
-	if (model_cache == NULL || cache_stale ||
-		hash_get_num_entries(model_cache) >= CACHE_MAX_USERS)
+	if (model_cache == NULL || cache_stale || cache_used >= CACHE_MAX_USERS)
 		reset_cache();
 
-	if (strlen(user_id) >= CACHE_KEY_MAX)
+	len = strlen(user_id);
+	if (len >= CACHE_KEY_MAX)
 	{
 		/* too long to cache: keep only the latest such model */
 		if (uncached != NULL)
@@ -193,15 +257,18 @@ la_cached_model(const char *user_id)
 		return load_model(user_id, TopMemoryContext, &uncached);
 	}
 
-	entry = hash_search(model_cache, user_id, HASH_FIND, &found);
-	if (found)
+	hash = hash_bytes((const unsigned char *) user_id, (int) len);
+	entry = find_slot(model_cache, cache_slots, user_id, (int) len, hash);
+	if (entry->key != NULL)
 		return entry->model;
 
-	/* decode first, so that an error leaves no half-built entry */
+	/*
+	 * Decode first, so that an error leaves no half-built entry.  Loading
+	 * may accept an invalidation that marks the cache stale.  The entry
+	 * still goes in, and the next lookup empties the cache.
+	 */
 	model = load_model(user_id, cache_context, &ctx);
-	entry = hash_search(model_cache, user_id, HASH_ENTER, &found);
-	entry->model = model;
-	entry->context = ctx;
+	add_entry(user_id, (int) len, hash, model, ctx);
 	return model;
 }
 

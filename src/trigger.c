@@ -40,6 +40,7 @@
 #include "utils/rel.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/syscache.h"
 
 #include "login_anomaly.h"
 #include "model_cache.h"
@@ -75,16 +76,34 @@ static const char *const default_columns[NUM_COLUMNS] = {
 	"lon", "login_id"
 };
 
+/* How check_login turns a column into text */
+typedef enum ColumnReading
+{
+	READ_TEXT,					/* text, varchar or bpchar: used as it is */
+	READ_OUTPUT,				/* through the type's built-in output function */
+	READ_REFUSED				/* the output function is not built in */
+} ColumnReading;
+
 /*
  * How one trigger was set up through its arguments.  Parsed once per
  * backend and trigger, and kept until the table's relcache entry is
  * invalidated (ALTER TABLE, CREATE or DROP TRIGGER).
+ *
+ * The columns' types are judged on the first login scored, inside its
+ * subtransaction, and kept with the configuration until a relcache or
+ * pg_type invalidation.  config_generation distinguishes a judgement made
+ * before such an invalidation from one made after it.
  */
 typedef struct TriggerConfig
 {
 	Oid			tgoid;			/* hash key */
 	Oid			relid;
 	int			attnum[NUM_COLUMNS];	/* 0: the table has no such column */
+	int			max_attnum;		/* the highest of attnum[] */
+	bool		types_known;	/* reading[] and output[] are filled in */
+	uint64		types_generation;	/* config_generation when they were */
+	ColumnReading reading[NUM_COLUMNS];
+	Oid			output[NUM_COLUMNS];	/* output function, for READ_OUTPUT */
 	bool		threshold_set;	/* else login_anomaly.threshold applies */
 	double		threshold;
 	bool		channel_set;	/* else login_anomaly.channel applies */
@@ -94,6 +113,7 @@ typedef struct TriggerConfig
 } TriggerConfig;
 
 static HTAB *config_cache = NULL;
+static uint64 config_generation = 0;
 
 /* What one login looked like, for the alert row */
 typedef struct LoginRow
@@ -125,6 +145,14 @@ typedef struct Verdict
 
 /* User agents stored in alert rows are cut to this many bytes */
 #define ALERT_USER_AGENT_MAX 1024
+
+/*
+ * User ids stored in alert rows are cut to this many bytes, so that they
+ * fit the btree index on alerts.user_id (an entry has at most about 2.7
+ * kB).  train() gives such users no model; login_table and login_ref
+ * still lead to the whole login.
+ */
+#define ALERT_USER_ID_MAX 1024
 
 /* Scoring failures a session warns about: the first few, then one in many */
 #define WARN_FIRST_FAILURES 10
@@ -265,6 +293,10 @@ parse_config(TriggerData *trigdata, TriggerConfig *cfg)
 		cfg->attnum[c] = find_column(desc, names[c]);
 	if (cfg->attnum[COL_LOGIN_REF] == 0)
 		cfg->attnum[COL_LOGIN_REF] = find_column(desc, "id");
+	cfg->max_attnum = 0;
+	for (int c = 0; c < NUM_COLUMNS; c++)
+		cfg->max_attnum = Max(cfg->max_attnum, cfg->attnum[c]);
+	cfg->types_known = false;
 	if (cfg->attnum[COL_USER_ID] == 0)
 		config_error(cfg, "table \"%s\" has no column \"%s\"; name the user id column with the trigger argument 'user_id=COLUMN'",
 					 RelationGetRelationName(trigdata->tg_relation), names[COL_USER_ID]);
@@ -277,20 +309,45 @@ config_relcache_callback(Datum arg, Oid relid)
 	HASH_SEQ_STATUS status;
 	TriggerConfig *cfg;
 
+	if (relid == InvalidOid)
+		config_generation++;
 	if (config_cache == NULL)
 		return;
 	hash_seq_init(&status, config_cache);
 	while ((cfg = hash_seq_search(&status)) != NULL)
 	{
 		if (relid == InvalidOid || cfg->relid == relid)
+		{
 			hash_search(config_cache, &cfg->tgoid, HASH_REMOVE, NULL);
+			config_generation++;
+		}
 	}
+}
+
+/*
+ * A row of pg_type changed: judge the columns' types again.  ALTER TYPE in
+ * PostgreSQL 15 cannot change a type's output function, but types change
+ * rarely, and judging again costs a few lookups per trigger.
+ */
+static void
+config_type_callback(Datum arg, int cacheid, uint32 hashvalue)
+{
+	HASH_SEQ_STATUS status;
+	TriggerConfig *cfg;
+
+	config_generation++;
+	if (config_cache == NULL)
+		return;
+	hash_seq_init(&status, config_cache);
+	while ((cfg = hash_seq_search(&status)) != NULL)
+		cfg->types_known = false;
 }
 
 void
 la_trigger_cache_init(void)
 {
 	CacheRegisterRelcacheCallback(config_relcache_callback, (Datum) 0);
+	CacheRegisterSyscacheCallback(TYPEOID, config_type_callback, (Datum) 0);
 }
 
 /* The trigger's configuration, parsed on first use in this backend */
@@ -361,45 +418,124 @@ has_builtin_output(Oid type)
 	return out < FirstNormalObjectId;
 }
 
+/*
+ * Judge how each column that check_login may read as text is read.  Runs
+ * inside the login's subtransaction, so an error here is a scoring failure
+ * like any other.
+ */
+static void
+judge_column_types(TriggerConfig *cfg, TupleDesc desc)
+{
+	uint64		generation = config_generation;
+
+	for (int c = 0; c < NUM_COLUMNS; c++)
+	{
+		Oid			type;
+		bool		varlena;
+
+		cfg->reading[c] = READ_REFUSED;
+		cfg->output[c] = InvalidOid;
+		if (cfg->attnum[c] == 0)
+			continue;
+		type = column_type(desc, cfg->attnum[c]);
+		if (type == TEXTOID || type == VARCHAROID || type == BPCHAROID)
+			cfg->reading[c] = READ_TEXT;
+		else if (has_builtin_output(type))
+		{
+			cfg->reading[c] = READ_OUTPUT;
+			getTypeOutputInfo(type, &cfg->output[c], &varlena);
+		}
+	}
+	cfg->types_generation = generation;
+	cfg->types_known = true;
+}
+
+/*
+ * Keep the judgement of the column types in the cached configuration,
+ * unless an invalidation came since it was made
+ */
+static void
+remember_column_types(const TriggerConfig *judged)
+{
+	TriggerConfig *cfg;
+
+	if (config_cache == NULL || judged->types_generation != config_generation)
+		return;
+	cfg = hash_search(config_cache, &judged->tgoid, HASH_FIND, NULL);
+	if (cfg == NULL || cfg->types_known || cfg->relid != judged->relid)
+		return;
+	memcpy(cfg->reading, judged->reading, sizeof(cfg->reading));
+	memcpy(cfg->output, judged->output, sizeof(cfg->output));
+	cfg->types_generation = judged->types_generation;
+	cfg->types_known = true;
+}
+
+/*
+ * The login's row, deformed once.  An AFTER trigger gets the row in a
+ * slot, which deforms the columns up to the last one read in one pass.
+ * Once a column before it is null, heap_getattr walks the row from the
+ * start for every column.
+ */
+typedef struct LoginTuple
+{
+	TupleTableSlot *slot;		/* NULL: read tuple with heap_getattr */
+	HeapTuple	tuple;
+	TupleDesc	desc;
+} LoginTuple;
+
+static Datum
+column_datum(const LoginTuple *lt, int attnum, bool *isnull)
+{
+	if (lt->slot != NULL)
+	{
+		*isnull = lt->slot->tts_isnull[attnum - 1];
+		return lt->slot->tts_values[attnum - 1];
+	}
+	return heap_getattr(lt->tuple, attnum, lt->desc, isnull);
+}
+
 /* A column's value as text, whatever its type; NULL when absent or null */
 static text *
-column_text(HeapTuple tuple, TupleDesc desc, int attnum)
+column_text(const LoginTuple *lt, const TriggerConfig *cfg, LoginColumn c)
 {
+	int			attnum = cfg->attnum[c];
 	bool		isnull;
 	Datum		d;
-	Oid			type;
-	Oid			out;
-	bool		varlena;
 
 	if (attnum == 0)
 		return NULL;
-	d = heap_getattr(tuple, attnum, desc, &isnull);
+	d = column_datum(lt, attnum, &isnull);
 	if (isnull)
 		return NULL;
-	type = column_type(desc, attnum);
-	if (type == TEXTOID || type == VARCHAROID || type == BPCHAROID)
-		return DatumGetTextPP(d);
-
-	if (!has_builtin_output(type))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("column \"%s\" has type %s, which check_login does not read",
-						NameStr(TupleDescAttr(desc, attnum - 1)->attname), format_type_be(type)),
-				 errhint("Use a built-in type such as text, uuid or bigint, or a domain or enum.")));
-	getTypeOutputInfo(type, &out, &varlena);
-	return cstring_to_text(OidOutputFunctionCall(out, d));
+	switch (cfg->reading[c])
+	{
+		case READ_TEXT:
+			return DatumGetTextPP(d);
+		case READ_OUTPUT:
+			return cstring_to_text(OidOutputFunctionCall(cfg->output[c], d));
+		case READ_REFUSED:
+			break;
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" has type %s, which check_login does not read",
+					NameStr(TupleDescAttr(lt->desc, attnum - 1)->attname),
+					format_type_be(column_type(lt->desc, attnum))),
+			 errhint("Use a built-in type such as text, uuid or bigint, or a domain or enum.")));
+	return NULL;				/* keep compiler quiet */
 }
 
 static bool
-column_double(HeapTuple tuple, TupleDesc desc, int attnum, const char *key,
+column_double(const LoginTuple *lt, int attnum, const char *key,
 			  double *result)
 {
+	TupleDesc	desc = lt->desc;
 	bool		isnull;
 	Datum		d;
 
 	if (attnum == 0)
 		return false;
-	d = heap_getattr(tuple, attnum, desc, &isnull);
+	d = column_datum(lt, attnum, &isnull);
 	if (isnull)
 		return false;
 	switch (column_type(desc, attnum))
@@ -411,7 +547,8 @@ column_double(HeapTuple tuple, TupleDesc desc, int attnum, const char *key,
 			*result = DatumGetFloat4(d);
 			break;
 		case NUMERICOID:
-			*result = DatumGetFloat8(DirectFunctionCall1(numeric_float8, d));
+			/* too large for a double gives an infinity: an unknown place */
+			*result = DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
 			break;
 		case INT2OID:
 			*result = DatumGetInt16(d);
@@ -433,26 +570,37 @@ column_double(HeapTuple tuple, TupleDesc desc, int attnum, const char *key,
 
 /* Read the login's columns; fills row as far as it gets before an error */
 static void
-read_login(TriggerData *trigdata, const TriggerConfig *cfg, LoginRow *row)
+read_login(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row)
 {
-	HeapTuple	tuple = trigdata->tg_trigtuple;
 	TupleDesc	desc = RelationGetDescr(trigdata->tg_relation);
+	LoginTuple	lt;
 	text	   *t;
 	bool		isnull;
 	Datum		d;
 
-	t = column_text(tuple, desc, cfg->attnum[COL_USER_ID]);
+	if (!cfg->types_known)
+		judge_column_types(cfg, desc);
+
+	lt.tuple = trigdata->tg_trigtuple;
+	lt.desc = desc;
+	lt.slot = trigdata->tg_trigslot;
+	if (lt.slot != NULL && lt.slot->tts_tupleDescriptor->natts == desc->natts)
+		slot_getsomeattrs(lt.slot, cfg->max_attnum);
+	else
+		lt.slot = NULL;
+
+	t = column_text(&lt, cfg, COL_USER_ID);
 	if (t != NULL)
 		row->user_id = text_to_cstring(t);
-	t = column_text(tuple, desc, cfg->attnum[COL_LOGIN_REF]);
+	t = column_text(&lt, cfg, COL_LOGIN_REF);
 	if (t != NULL)
 		row->login_ref = text_to_cstring(t);
 	for (int c = COL_COUNTRY; c <= COL_USER_AGENT; c++)
-		row->field[c] = column_text(tuple, desc, cfg->attnum[c]);
+		row->field[c] = column_text(&lt, cfg, c);
 
 	if (cfg->attnum[COL_TS] != 0)
 	{
-		d = heap_getattr(tuple, cfg->attnum[COL_TS], desc, &isnull);
+		d = column_datum(&lt, cfg->attnum[COL_TS], &isnull);
 		if (!isnull)
 		{
 			Oid			type = column_type(desc, cfg->attnum[COL_TS]);
@@ -470,7 +618,7 @@ read_login(TriggerData *trigdata, const TriggerConfig *cfg, LoginRow *row)
 
 	if (cfg->attnum[COL_IP] != 0)
 	{
-		d = heap_getattr(tuple, cfg->attnum[COL_IP], desc, &isnull);
+		d = column_datum(&lt, cfg->attnum[COL_IP], &isnull);
 		if (!isnull)
 		{
 			Oid			type = column_type(desc, cfg->attnum[COL_IP]);
@@ -486,15 +634,15 @@ read_login(TriggerData *trigdata, const TriggerConfig *cfg, LoginRow *row)
 				 * A text address is often a forwarded header: one that does
 				 * not parse counts as missing rather than as an error
 				 */
-				char	   *s = text_to_cstring(column_text(tuple, desc, cfg->attnum[COL_IP]));
+				char	   *s = text_to_cstring(column_text(&lt, cfg, COL_IP));
 
 				row->has_ip = la_parse_address(s, &row->ip);
 			}
 		}
 	}
 
-	row->has_lat = column_double(tuple, desc, cfg->attnum[COL_LAT], "lat", &row->lat);
-	row->has_lon = column_double(tuple, desc, cfg->attnum[COL_LON], "lon", &row->lon);
+	row->has_lat = column_double(&lt, cfg->attnum[COL_LAT], "lat", &row->lat);
+	row->has_lon = column_double(&lt, cfg->attnum[COL_LON], "lon", &row->lon);
 
 	la_encode_login(&row->login, row->has_ts, row->ts, row->ip, !row->has_ip,
 					row->field[COL_COUNTRY], row->field[COL_REGION],
@@ -638,7 +786,8 @@ insert_alert(TriggerData *trigdata, const TriggerConfig *cfg,
 	values[1] = ObjectIdGetDatum(RelationGetRelid(trigdata->tg_relation));
 	values[2] = row->login_ref ? CStringGetTextDatum(row->login_ref) : (Datum) 0;
 	isnull[2] = row->login_ref == NULL;
-	values[3] = CStringGetTextDatum(row->user_id ? row->user_id : "(unknown)");
+	values[3] = CStringGetTextDatum(row->user_id ? clip(row->user_id, ALERT_USER_ID_MAX)
+									: "(unknown)");
 	values[4] = TimestampTzGetDatum(row->ts);
 	isnull[4] = !row->has_ts;
 	values[5] = row->ip;
@@ -799,6 +948,8 @@ la_check_login(PG_FUNCTION_ARGS)
 	memset(&v, 0, sizeof(v));
 
 	score_login_safely(trigdata, &cfg, &row, &v);
+	if (cfg.types_known)
+		remember_column_types(&cfg);
 
 	if (v.failed)
 	{

@@ -33,6 +33,10 @@ log_init(bool verbose)
 /* Write one line to stderr, labelled with label, as "DATE UTC [PID] LABEL: text" */
 static void
 log_line(const char *label, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0)));
+
+static void
+log_line(const char *label, const char *fmt, va_list ap)
 {
 	struct timeval tv;
 	struct tm	tm;
