@@ -174,6 +174,28 @@ SELECT (b.model::text::jsonb - 'trained_at') = (a.model::text::jsonb - 'trained_
 FROM login_anomaly.models a, login_anomaly.models b
 WHERE a.user_id = 'in_ip_alice' AND b.user_id = 'in_ip_bob';
 
+-- Network labels are PostgreSQL's own network() of the address: /64 and
+-- /48 for IPv6, with zero words in every combination of positions (256
+-- addresses, so every "::" the text form can take), and /24 and /16 for
+-- IPv4 addresses with every value of each byte
+WITH v6 AS (
+  SELECT (SELECT string_agg(CASE WHEN (m >> w) & 1 = 1 THEN '0' ELSE to_hex(w * 4097 + m + 1) END,
+                            ':' ORDER BY w)
+          FROM generate_series(0, 7) w)::inet AS ip
+  FROM generate_series(0, 255) m),
+v4 AS (
+  SELECT (b || '.' || (255 - b) || '.' || (b * 7 % 256) || '.' || (b * 13 % 256))::inet AS ip
+  FROM generate_series(0, 255) b),
+labels AS (
+  SELECT ip, login_anomaly.features(NULL, ip, NULL, NULL, NULL, NULL)::text::jsonb AS f
+  FROM (SELECT ip FROM v6 UNION ALL SELECT ip FROM v4) a)
+SELECT family(ip) AS family, count(*) AS addresses,
+       count(*) FILTER (WHERE f ->> 'network' IS DISTINCT FROM
+                        network(set_masklen(ip, CASE family(ip) WHEN 6 THEN 64 ELSE 24 END))::text) AS network_differs,
+       count(*) FILTER (WHERE f ->> 'wide_network' IS DISTINCT FROM
+                        network(set_masklen(ip, CASE family(ip) WHEN 6 THEN 48 ELSE 16 END))::text) AS wide_network_differs
+FROM labels GROUP BY 1 ORDER BY 1;
+
 -- Clean up
 DELETE FROM login_anomaly.alerts WHERE login_table IN ('in_ip_logins'::regclass, 'in_ip_text'::regclass);
 DELETE FROM login_anomaly.models WHERE user_id LIKE 'in\_ip\_%';

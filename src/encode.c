@@ -1,7 +1,7 @@
 /*
  * encode.c
- *		Turn one login into what the model sees, and measure how far apart
- *		two logins are.
+ *		Turn one login into what the model sees (here also the SQL function
+ *		features()), and measure how far apart two logins are.
  *
  * Categorical fields (country, region, city, browser family, OS family,
  * device class and two network prefixes) are one-hot: each value becomes
@@ -30,9 +30,12 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/inet.h"
+#include "utils/timestamp.h"
 
 #include "login_anomaly.h"
 #include "useragent.h"
+
+PG_FUNCTION_INFO_V1(la_features);
 
 const char *const la_field_names[LA_NUM_FIELDS] = {
 	"country", "region", "city", "browser", "os", "device", "network",
@@ -59,6 +62,36 @@ fnv1a(uint32 h, const char *s, int len)
 }
 
 /*
+ * The labels and hashes of the last login hashed in this backend.  A
+ * user's logins repeat most values, and the training aggregate decodes
+ * them one user at a time, so comparing a label often replaces hashing it.
+ */
+static char hashed_label[LA_NUM_FIELDS][LA_VALUE_MAX];
+static int	hashed_len[LA_NUM_FIELDS];
+static uint32 hashed_hash[LA_NUM_FIELDS];
+
+static uint32
+field_hash(const LaLogin *login, int f)
+{
+	uint32		h = 2166136261u;
+	unsigned char tag = (unsigned char) f;
+
+	h = fnv1a(h, (const char *) &tag, 1);
+	if (f == LA_REGION || f == LA_CITY)
+	{
+		h = fnv1a(h, login->label[LA_COUNTRY], login->label_len[LA_COUNTRY]);
+		h = fnv1a(h, "", 1);
+	}
+	if (f == LA_CITY)
+	{
+		h = fnv1a(h, login->label[LA_REGION], login->label_len[LA_REGION]);
+		h = fnv1a(h, "", 1);
+	}
+	h = fnv1a(h, login->label[f], login->label_len[f]);
+	return h & LA_HASH_MASK;
+}
+
+/*
  * Compute every field's hash from the labels.  Region and city are hashed
  * together with the levels above them, so Springfield in Illinois and
  * Springfield in Missouri are different cities.
@@ -66,24 +99,39 @@ fnv1a(uint32 h, const char *s, int len)
 void
 la_compute_hashes(LaLogin *login)
 {
+	bool		same[LA_NUM_FIELDS];
+
 	for (int f = 0; f < LA_NUM_FIELDS; f++)
 	{
-		uint32		h = 2166136261u;
-		unsigned char tag = (unsigned char) f;
+		int			len = login->label_len[f];
 
-		h = fnv1a(h, (const char *) &tag, 1);
+		same[f] = len > 0 && hashed_len[f] == len &&
+			memcmp(hashed_label[f], login->label[f], len) == 0;
+	}
+	for (int f = 0; f < LA_NUM_FIELDS; f++)
+	{
+		bool		reuse = same[f];
+
 		if (f == LA_REGION || f == LA_CITY)
-		{
-			h = fnv1a(h, login->label[LA_COUNTRY], login->label_len[LA_COUNTRY]);
-			h = fnv1a(h, "", 1);
-		}
+			reuse = reuse && same[LA_COUNTRY];
 		if (f == LA_CITY)
+			reuse = reuse && same[LA_REGION];
+		if (reuse)
 		{
-			h = fnv1a(h, login->label[LA_REGION], login->label_len[LA_REGION]);
-			h = fnv1a(h, "", 1);
+			login->hash[f] = hashed_hash[f];
+			continue;
 		}
-		h = fnv1a(h, login->label[f], login->label_len[f]);
-		login->hash[f] = h & LA_HASH_MASK;
+		login->hash[f] = field_hash(login, f);
+		if (!same[f])
+		{
+			/* the callers cut labels to LA_VALUE_MAX; a longer one is not kept */
+			hashed_len[f] = 0;
+			if (login->label_len[f] > LA_VALUE_MAX)
+				continue;
+			memcpy(hashed_label[f], login->label[f], login->label_len[f]);
+			hashed_len[f] = login->label_len[f];
+		}
+		hashed_hash[f] = login->hash[f];
 	}
 }
 
@@ -127,14 +175,21 @@ la_place_point(double lat, double lon, double *xyz)
 	xyz[2] = sin(phi);
 }
 
-/* Set the time part; an infinite timestamp counts as missing */
+/* Set the login time alone; an infinite timestamp counts as missing */
+static void
+set_time_value(LaLogin *login, bool has_ts, TimestampTz ts)
+{
+	login->has_ts = has_ts && !TIMESTAMP_NOT_FINITE(ts);
+	login->ts = login->has_ts ? ts : 0;
+}
+
+/* Set the time part: the time, its hour and the hour's point */
 void
 la_set_time(LaLogin *login, bool has_ts, TimestampTz ts)
 {
 	int64		usec_of_day;
 
-	login->has_ts = has_ts && !TIMESTAMP_NOT_FINITE(ts);
-	login->ts = login->has_ts ? ts : 0;
+	set_time_value(login, has_ts, ts);
 	if (!login->has_ts)
 	{
 		login->hour = 0;
@@ -151,21 +206,81 @@ la_set_time(LaLogin *login, bool has_ts, TimestampTz ts)
 }
 
 /*
- * Set the place.  Coordinates must be both present, finite and in range;
- * anything else counts as missing, never as (0, 0).
+ * Set the coordinates alone.  They must be both present, finite and in
+ * range; anything else counts as missing, never as (0, 0).
  */
-void
-la_set_place(LaLogin *login, bool has_lat, double lat, bool has_lon, double lon)
+static void
+set_place_value(LaLogin *login, bool has_lat, double lat, bool has_lon, double lon)
 {
 	login->has_place = has_lat && has_lon &&
 		isfinite(lat) && isfinite(lon) &&
 		lat >= -90.0 && lat <= 90.0 && lon >= -180.0 && lon <= 180.0;
 	login->lat = login->has_place ? lat : 0;
 	login->lon = login->has_place ? lon : 0;
+}
+
+/* Set the place: the coordinates and their point on the sphere */
+void
+la_set_place(LaLogin *login, bool has_lat, double lat, bool has_lon, double lon)
+{
+	set_place_value(login, has_lat, lat, has_lon, lon);
 	if (login->has_place)
 		la_place_point(lat, lon, login->place_xyz);
 	else
 		login->place_xyz[0] = login->place_xyz[1] = login->place_xyz[2] = 0;
+}
+
+/* Write an octet in decimal, as %u would; return the end */
+static char *
+put_octet(char *p, unsigned char v)
+{
+	if (v >= 100)
+		*p++ = '0' + v / 100;
+	if (v >= 10)
+		*p++ = '0' + v / 10 % 10;
+	*p++ = '0' + v % 10;
+	return p;
+}
+
+/*
+ * Write the network made of the first words 16-bit words of an IPv6
+ * address (4 for the /64, 3 for the /48), then suffix, as network(ip)
+ * prints it.  Words are lowercase hex without leading zeros, and "::"
+ * replaces the longest run of zero words.  That run is always the trailing
+ * one here, because at least four words are zero and an earlier run has at
+ * most three.  pg_inet_net_ntop's sprintf calls cost more than the rest of
+ * features() for an IPv6 login, hence this.
+ */
+static void
+put_ipv6_prefix(char *p, const unsigned char *a, int words, const char *suffix)
+{
+	static const char hex[] = "0123456789abcdef";
+	int			kept = words;
+
+	/* the trailing zero run starts after the last nonzero word */
+	while (kept > 0 && a[2 * kept - 2] == 0 && a[2 * kept - 1] == 0)
+		kept--;
+	for (int i = 0; i < kept; i++)
+	{
+		unsigned int w = (a[2 * i] << 8) | a[2 * i + 1];
+		bool		started = false;
+
+		if (i > 0)
+			*p++ = ':';
+		for (int shift = 12; shift >= 0; shift -= 4)
+		{
+			unsigned int digit = (w >> shift) & 0xf;
+
+			if (digit != 0 || started || shift == 0)
+			{
+				*p++ = hex[digit];
+				started = true;
+			}
+		}
+	}
+	*p++ = ':';
+	*p++ = ':';
+	strcpy(p, suffix);
 }
 
 /*
@@ -181,23 +296,32 @@ encode_networks(LaLogin *login, inet *ip, char *buf)
 	static const unsigned char v4mapped[12] =
 	{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-	if (ip_family(ip) == PGSQL_AF_INET6 && memcmp(a, v4mapped, 12) == 0)
-		a += 12;
-	else if (ip_family(ip) == PGSQL_AF_INET6)
+	if (ip_family(ip) == PGSQL_AF_INET6 && memcmp(a, v4mapped, 12) != 0)
 	{
-		unsigned char prefix[16] = {0};
-
 		/* the canonical text of the network, as network(ip) prints it */
-		memcpy(prefix, a, 8);
-		pg_inet_net_ntop(PGSQL_AF_INET6, prefix, 64, narrow, 64);
-		memset(prefix + 6, 0, 2);
-		pg_inet_net_ntop(PGSQL_AF_INET6, prefix, 48, wide, 64);
-		goto done;
+		put_ipv6_prefix(narrow, a, 4, "/64");
+		put_ipv6_prefix(wide, a, 3, "/48");
 	}
-	snprintf(narrow, 64, "%u.%u.%u.0/24", a[0], a[1], a[2]);
-	snprintf(wide, 64, "%u.%u.0.0/16", a[0], a[1]);
+	else
+	{
+		/*
+		 * "a.b.c.0/24" and "a.b.0.0/16", written by hand because snprintf
+		 * took a tenth of features()
+		 */
+		char	   *p = narrow;
 
-done:
+		if (ip_family(ip) == PGSQL_AF_INET6)
+			a += 12;
+		p = put_octet(p, a[0]);
+		*p++ = '.';
+		p = put_octet(p, a[1]);
+		*p++ = '.';
+		memcpy(wide, narrow, p - narrow);
+		memcpy(wide + (p - narrow), "0.0/16", sizeof("0.0/16"));
+		p = put_octet(p, a[2]);
+		memcpy(p, ".0/24", sizeof(".0/24"));
+	}
+
 	la_set_field(login, LA_NETWORK, narrow, strlen(narrow));
 	la_set_field(login, LA_WIDE_NETWORK, wide, strlen(wide));
 }
@@ -228,6 +352,45 @@ set_text_field(LaLogin *login, LaField field, text *value)
 }
 
 /*
+ * Set what a feature vector stores of a login: the time, the coordinates
+ * and the labels, but not the hashes nor the points derived from time and
+ * place.  The labels point into the arguments, *ua and netbuf (2 * 64
+ * bytes), which the caller keeps alive.
+ */
+static void
+encode_stored_parts(LaLogin *login, bool has_ts, TimestampTz ts,
+					Datum ip, bool ip_null,
+					text *country, text *region, text *city, text *user_agent,
+					bool has_lat, double lat, bool has_lon, double lon,
+					LaUserAgent *ua, char *netbuf)
+{
+	memset(login, 0, sizeof(LaLogin));
+	set_time_value(login, has_ts, ts);
+	set_place_value(login, has_lat, lat, has_lon, lon);
+
+	set_text_field(login, LA_COUNTRY, country);
+	set_text_field(login, LA_REGION, region);
+	set_text_field(login, LA_CITY, city);
+
+	if (user_agent == NULL)
+		la_classify_user_agent(NULL, 0, ua);
+	else
+		la_classify_user_agent(VARDATA_ANY(user_agent),
+							   VARSIZE_ANY_EXHDR(user_agent), ua);
+	la_set_field(login, LA_BROWSER, ua->browser, strlen(ua->browser));
+	la_set_field(login, LA_OS, ua->os, strlen(ua->os));
+	la_set_field(login, LA_DEVICE, ua->device, strlen(ua->device));
+
+	if (ip_null)
+	{
+		la_set_field(login, LA_NETWORK, NULL, 0);
+		la_set_field(login, LA_WIDE_NETWORK, NULL, 0);
+	}
+	else
+		encode_networks(login, DatumGetInetPP(ip), netbuf);
+}
+
+/*
  * Encode a login from its raw fields.  Any text argument may be NULL.  The
  * labels of the result point into the arguments and into memory allocated
  * in the current memory context.
@@ -238,34 +401,38 @@ la_encode_login(LaLogin *login, bool has_ts, TimestampTz ts,
 				text *country, text *region, text *city, text *user_agent,
 				bool has_lat, double lat, bool has_lon, double lon)
 {
-	LaUserAgent ua;
+	LaUserAgent *ua = palloc(sizeof(LaUserAgent));
 
-	memset(login, 0, sizeof(LaLogin));
-	la_set_time(login, has_ts, ts);
-	la_set_place(login, has_lat, lat, has_lon, lon);
-
-	set_text_field(login, LA_COUNTRY, country);
-	set_text_field(login, LA_REGION, region);
-	set_text_field(login, LA_CITY, city);
-
-	if (user_agent == NULL)
-		la_classify_user_agent(NULL, 0, &ua);
-	else
-		la_classify_user_agent(VARDATA_ANY(user_agent),
-							   VARSIZE_ANY_EXHDR(user_agent), &ua);
-	la_set_field(login, LA_BROWSER, pstrdup(ua.browser), strlen(ua.browser));
-	la_set_field(login, LA_OS, pstrdup(ua.os), strlen(ua.os));
-	la_set_field(login, LA_DEVICE, ua.device, strlen(ua.device));
-
-	if (ip_null)
-	{
-		la_set_field(login, LA_NETWORK, NULL, 0);
-		la_set_field(login, LA_WIDE_NETWORK, NULL, 0);
-	}
-	else
-		encode_networks(login, DatumGetInetPP(ip), palloc(128));
-
+	encode_stored_parts(login, has_ts, ts, ip, ip_null, country, region, city,
+						user_agent, has_lat, lat, has_lon, lon, ua, palloc(128));
+	la_set_time(login, login->has_ts, login->ts);
+	la_set_place(login, login->has_place, login->lat, login->has_place, login->lon);
 	la_compute_hashes(login);
+}
+
+/*
+ * features(ts, ip, country, region, city, user_agent, lat, lon): encode one
+ * login.  Not strict: any argument may be NULL.  A feature vector stores
+ * neither hashes nor derived points, so they are not computed here.
+ */
+Datum
+la_features(PG_FUNCTION_ARGS)
+{
+	LaLogin		login;
+	LaUserAgent ua;
+	char		netbuf[128];
+
+#define ARG_TEXT(n) (PG_ARGISNULL(n) ? NULL : PG_GETARG_TEXT_PP(n))
+	encode_stored_parts(&login,
+						!PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_TIMESTAMPTZ(0),
+						PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1),
+						ARG_TEXT(2), ARG_TEXT(3), ARG_TEXT(4), ARG_TEXT(5),
+						!PG_ARGISNULL(6), PG_ARGISNULL(6) ? 0 : PG_GETARG_FLOAT8(6),
+						!PG_ARGISNULL(7), PG_ARGISNULL(7) ? 0 : PG_GETARG_FLOAT8(7),
+						&ua, netbuf);
+#undef ARG_TEXT
+
+	PG_RETURN_POINTER(la_feature_vector_encode(&login));
 }
 
 /* Copy the parts of a login that the kernel needs; alpha is left at zero */

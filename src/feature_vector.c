@@ -41,38 +41,67 @@ PG_FUNCTION_INFO_V1(feature_vector_in);
 PG_FUNCTION_INFO_V1(feature_vector_out);
 PG_FUNCTION_INFO_V1(feature_vector_recv);
 PG_FUNCTION_INFO_V1(feature_vector_send);
-PG_FUNCTION_INFO_V1(la_features);
 PG_FUNCTION_INFO_V1(la_user_agent_class);
 PG_FUNCTION_INFO_V1(la_parse_address_sql);
 
+/* Encode a login's stored parts; one allocation of the exact size */
 struct varlena *
 la_feature_vector_encode(const LaLogin *login)
 {
-	StringInfoData buf;
+	Size		len = VARHDRSZ + 2 + LA_NUM_FIELDS;
 	struct varlena *result;
+	char	   *p;
 
-	initStringInfo(&buf);
-	appendStringInfoSpaces(&buf, VARHDRSZ);
-	la_write_u8(&buf, FV_VERSION);
-	la_write_u8(&buf, (login->has_ts ? FV_HAS_TS : 0) |
-				(login->has_place ? FV_HAS_PLACE : 0));
 	if (login->has_ts)
-		la_write_i64(&buf, login->ts);
+		len += 8;
 	if (login->has_place)
-	{
-		la_write_f8(&buf, login->lat);
-		la_write_f8(&buf, login->lon);
-	}
+		len += 16;
 	for (int f = 0; f < LA_NUM_FIELDS; f++)
 	{
 		Assert(login->label_len[f] > 0 && login->label_len[f] <= LA_VALUE_MAX);
-		la_write_u8(&buf, (uint8) login->label_len[f]);
-		appendBinaryStringInfo(&buf, login->label[f], login->label_len[f]);
+		len += login->label_len[f];
 	}
 
-	result = (struct varlena *) buf.data;
-	SET_VARSIZE(result, buf.len);
+	result = palloc(len);
+	SET_VARSIZE(result, len);
+	p = VARDATA(result);
+	p = la_put_u8(p, FV_VERSION);
+	p = la_put_u8(p, (login->has_ts ? FV_HAS_TS : 0) |
+				  (login->has_place ? FV_HAS_PLACE : 0));
+	if (login->has_ts)
+		p = la_put_i64(p, login->ts);
+	if (login->has_place)
+	{
+		p = la_put_f8(p, login->lat);
+		p = la_put_f8(p, login->lon);
+	}
+	for (int f = 0; f < LA_NUM_FIELDS; f++)
+	{
+		p = la_put_u8(p, (uint8) login->label_len[f]);
+		memcpy(p, login->label[f], login->label_len[f]);
+		p += login->label_len[f];
+	}
+	Assert(p == (char *) result + len);
 	return result;
+}
+
+/*
+ * Return true when every byte is ASCII and none is NUL.  Such text is valid
+ * in every server encoding, and most labels are such text, so this check
+ * saves a call of pg_verifymbstr per label.
+ */
+static bool
+plain_ascii(const char *s, int len)
+{
+	unsigned char any_high = 0;
+
+	for (int i = 0; i < len; i++)
+	{
+		if (s[i] == '\0')
+			return false;
+		any_high |= (unsigned char) s[i];
+	}
+	return (any_high & 0x80) == 0;
 }
 
 /*
@@ -121,7 +150,7 @@ decode_bytes(const char *data, size_t len, LaLogin *login)
 		if (n == 0 || n > LA_VALUE_MAX)
 			la_corrupt(&r, psprintf("Invalid length of field %s", la_field_names[f]));
 		s = la_read_bytes(&r, n);
-		if (!pg_verifymbstr(s, n, true))
+		if (!plain_ascii(s, n) && !pg_verifymbstr(s, n, true))
 			la_corrupt(&r, psprintf("Field %s is not valid in the database encoding",
 									la_field_names[f]));
 		login->label[f] = s;
@@ -258,27 +287,6 @@ feature_vector_send(PG_FUNCTION_ARGS)
 	SET_VARSIZE(result, VARHDRSZ + VARSIZE_ANY_EXHDR(fv));
 	memcpy(VARDATA(result), VARDATA_ANY(fv), VARSIZE_ANY_EXHDR(fv));
 	PG_RETURN_BYTEA_P(result);
-}
-
-/*
- * features(ts, ip, country, region, city, user_agent, lat, lon): encode one
- * login.  Not strict: any argument may be NULL.
- */
-Datum
-la_features(PG_FUNCTION_ARGS)
-{
-	LaLogin		login;
-
-#define ARG_TEXT(n) (PG_ARGISNULL(n) ? NULL : PG_GETARG_TEXT_PP(n))
-	la_encode_login(&login,
-					!PG_ARGISNULL(0), PG_ARGISNULL(0) ? 0 : PG_GETARG_TIMESTAMPTZ(0),
-					PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1), PG_ARGISNULL(1),
-					ARG_TEXT(2), ARG_TEXT(3), ARG_TEXT(4), ARG_TEXT(5),
-					!PG_ARGISNULL(6), PG_ARGISNULL(6) ? 0 : PG_GETARG_FLOAT8(6),
-					!PG_ARGISNULL(7), PG_ARGISNULL(7) ? 0 : PG_GETARG_FLOAT8(7));
-#undef ARG_TEXT
-
-	PG_RETURN_POINTER(la_feature_vector_encode(&login));
 }
 
 /* user_agent_class(user_agent): what the encoder keeps of a user agent */

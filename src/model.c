@@ -300,76 +300,104 @@ la_model_decode(struct varlena *raw)
 	return m;
 }
 
+/* The stored size of a model, for la_model_encode */
+static Size
+encoded_size(const LaModel *m)
+{
+	Size		len = VARHDRSZ + 2 + 2 + 4 + 8 + 4 * 8 + LA_NUM_WEIGHTS * 8 + 4;
+
+	for (int i = 0; i < m->nsv; i++)
+		len += 8 + 1 + (m->sv[i].has_ts ? 8 : 0) + (m->sv[i].has_place ? 16 : 0) +
+			4 * LA_NUM_FIELDS;
+	for (int f = 0; f < LA_NUM_FIELDS; f++)
+	{
+		const LaFieldSummary *s = &m->summary[f];
+
+		len += 2 + 4 + 4;
+		for (int i = 0; i < s->nvalues; i++)
+		{
+			const LaSeenValue *v = &s->values[i];
+
+			len += 4 + 4 + 1 + (v->label ? strlen(v->label) : 0);
+			if (f == LA_CITY)
+				len += 1 + (isnan(v->lat) ? 0 : 16);
+		}
+	}
+	return len + 24 * 4;
+}
+
+/* Encode a model; one allocation of the exact size, written in place */
 struct varlena *
 la_model_encode(const LaModel *m)
 {
-	StringInfoData buf;
-	struct varlena *result;
+	Size		len = encoded_size(m);
+	struct varlena *result = palloc(len);
+	char	   *p = VARDATA(result);
 
-	initStringInfo(&buf);
-	appendStringInfoSpaces(&buf, VARHDRSZ);
-	la_write_u16(&buf, MODEL_VERSION);
-	la_write_u16(&buf, 0);
-	la_write_u32(&buf, m->logins);
-	la_write_i64(&buf, m->trained_at);
-	la_write_f8(&buf, m->nu);
-	la_write_f8(&buf, m->nu_effective);
-	la_write_f8(&buf, m->gamma);
-	la_write_f8(&buf, m->rho);
+	SET_VARSIZE(result, len);
+	p = la_put_u16(p, MODEL_VERSION);
+	p = la_put_u16(p, 0);
+	p = la_put_u32(p, m->logins);
+	p = la_put_i64(p, m->trained_at);
+	p = la_put_f8(p, m->nu);
+	p = la_put_f8(p, m->nu_effective);
+	p = la_put_f8(p, m->gamma);
+	p = la_put_f8(p, m->rho);
 	for (int w = 0; w < LA_NUM_WEIGHTS; w++)
-		la_write_f8(&buf, m->weights[w]);
+		p = la_put_f8(p, m->weights[w]);
 
-	la_write_u32(&buf, m->nsv);
+	p = la_put_u32(p, m->nsv);
 	for (int i = 0; i < m->nsv; i++)
 	{
 		const LaSupportVector *sv = &m->sv[i];
 
-		la_write_f8(&buf, sv->alpha);
-		la_write_u8(&buf, (sv->has_ts ? SV_HAS_TS : 0) |
-					(sv->has_place ? SV_HAS_PLACE : 0));
+		p = la_put_f8(p, sv->alpha);
+		p = la_put_u8(p, (sv->has_ts ? SV_HAS_TS : 0) |
+					  (sv->has_place ? SV_HAS_PLACE : 0));
 		if (sv->has_ts)
-			la_write_f8(&buf, sv->hour);
+			p = la_put_f8(p, sv->hour);
 		if (sv->has_place)
 		{
-			la_write_f8(&buf, sv->lat);
-			la_write_f8(&buf, sv->lon);
+			p = la_put_f8(p, sv->lat);
+			p = la_put_f8(p, sv->lon);
 		}
 		for (int f = 0; f < LA_NUM_FIELDS; f++)
-			la_write_u32(&buf, sv->hash[f]);
+			p = la_put_u32(p, sv->hash[f]);
 	}
 
 	for (int f = 0; f < LA_NUM_FIELDS; f++)
 	{
 		const LaFieldSummary *s = &m->summary[f];
 
-		la_write_u16(&buf, s->nvalues);
-		la_write_u32(&buf, s->other_count);
-		la_write_u32(&buf, s->singletons);
+		p = la_put_u16(p, s->nvalues);
+		p = la_put_u32(p, s->other_count);
+		p = la_put_u32(p, s->singletons);
 		for (int i = 0; i < s->nvalues; i++)
 		{
 			const LaSeenValue *v = &s->values[i];
-			int			len = v->label ? strlen(v->label) : 0;
+			int			label_len = v->label ? strlen(v->label) : 0;
 
-			la_write_u32(&buf, v->hash);
-			la_write_u32(&buf, v->count);
-			la_write_u8(&buf, len);
-			appendBinaryStringInfo(&buf, v->label ? v->label : "", len);
+			p = la_put_u32(p, v->hash);
+			p = la_put_u32(p, v->count);
+			p = la_put_u8(p, label_len);
+			if (label_len > 0)
+				memcpy(p, v->label, label_len);
+			p += label_len;
 			if (f == LA_CITY)
 			{
-				la_write_u8(&buf, isnan(v->lat) ? 0 : 1);
+				p = la_put_u8(p, isnan(v->lat) ? 0 : 1);
 				if (!isnan(v->lat))
 				{
-					la_write_f8(&buf, v->lat);
-					la_write_f8(&buf, v->lon);
+					p = la_put_f8(p, v->lat);
+					p = la_put_f8(p, v->lon);
 				}
 			}
 		}
 	}
 	for (int h = 0; h < 24; h++)
-		la_write_u32(&buf, m->hours[h]);
+		p = la_put_u32(p, m->hours[h]);
 
-	result = (struct varlena *) buf.data;
-	SET_VARSIZE(result, buf.len);
+	Assert(p == (char *) result + len);
 	return result;
 }
 

@@ -371,67 +371,72 @@ la_train_deserialfn(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(st);
 }
 
-/*
- * Build libsvm's sparse vector for a login.  Indices: 1 and 2 the hour on
- * its circle, 3 to 5 the place on its sphere, then one index per field and
- * hash value.  Its squared distances equal la_login_distance().
- */
-static struct svm_node *
-svm_vector(const LaSupportVector *sv, const double *weights)
+/* Maximum nodes of a login's sparse vector: hour, place, fields, end */
+#define SVM_NODES_MAX (5 + LA_NUM_FIELDS + 1)
+
+/* Factors that scale a login's parts in the sparse vector, from the weights */
+typedef struct SvmScale
 {
-	struct svm_node *x = palloc(sizeof(struct svm_node) * (5 + LA_NUM_FIELDS + 1));
+	double		hour;
+	double		place;
+	double		field[LA_NUM_FIELDS];
+} SvmScale;
+
+static void
+svm_scale(const double *weights, SvmScale *scale)
+{
+	scale->hour = sqrt(weights[LA_W_HOUR]) / 2.0;
+	scale->place = sqrt(weights[LA_W_PLACE]) / 2.0;
+	for (int f = 0; f < LA_NUM_FIELDS; f++)
+		scale->field[f] = sqrt(weights[f] / 2.0);
+}
+
+/*
+ * Write libsvm's sparse vector for a login into x, which has room for
+ * SVM_NODES_MAX nodes.  Indices: 1 and 2 the hour on its circle, 3 to 5 the
+ * place on its sphere, then one index per field and hash value.  Its
+ * squared distances equal la_login_distance().
+ */
+static void
+svm_vector(const LaSupportVector *sv, const SvmScale *scale, struct svm_node *x)
+{
 	int			k = 0;
 
 	if (sv->has_ts)
 	{
-		double		r = sqrt(weights[LA_W_HOUR]) / 2.0;
-
 		for (int j = 0; j < 2; j++)
 		{
 			x[k].index = 1 + j;
-			x[k].value = r * sv->hour_xy[j];
+			x[k].value = scale->hour * sv->hour_xy[j];
 			k++;
 		}
 	}
 	if (sv->has_place)
 	{
-		double		r = sqrt(weights[LA_W_PLACE]) / 2.0;
-
 		for (int j = 0; j < 3; j++)
 		{
 			x[k].index = 3 + j;
-			x[k].value = r * sv->place_xyz[j];
+			x[k].value = scale->place * sv->place_xyz[j];
 			k++;
 		}
 	}
 	for (int f = 0; f < LA_NUM_FIELDS; f++)
 	{
 		x[k].index = 16 + (int) ((((uint32) f) << LA_HASH_BITS) | sv->hash[f]);
-		x[k++].value = sqrt(weights[f] / 2.0);
+		x[k++].value = scale->field[f];
 	}
 	x[k].index = -1;
-	return x;
 }
 
 typedef struct ValueCount
 {
 	uint32		hash;
-	int			first;			/* a login that has this value */
+	int			first;			/* the first login that has this value */
 	uint32		count;
-	double		xyz[3];			/* sum of the places of those logins */
+	double		xyz[3];			/* sum of the places of those logins, for
+								 * the city field only */
 	int			nplaces;
 } ValueCount;
-
-static int
-cmp_uint32_pair(const void *a, const void *b)
-{
-	const uint32 *x = a;
-	const uint32 *y = b;
-
-	if (x[0] != y[0])
-		return x[0] < y[0] ? -1 : 1;
-	return x[1] < y[1] ? -1 : (x[1] > y[1]);
-}
 
 static int
 cmp_count_desc(const void *a, const void *b)
@@ -454,41 +459,63 @@ label_of(const TrainLogin *t, int field)
 	return pnstrdup(p, t->label_len[field]);
 }
 
-/* Summarise one field: the distinct values, most frequent first */
-static void
-summarise_field(const TrainState *st, int field, LaFieldSummary *s)
+/*
+ * Group the logins by one field's value and return the number of groups
+ * written to groups.  Logins are visited in order, so each group's first
+ * login and its sum of places do not depend on how the grouping is done.
+ * table is an open-addressing table of group numbers with slots entries, a
+ * power of two of at least twice the logins, all -1 on entry.
+ */
+static int
+group_by_value(const TrainState *st, int field, int *table, int slots,
+			   ValueCount *groups)
 {
-	uint32	   *pairs = palloc(sizeof(uint32) * 2 * st->n);
-	ValueCount *groups = palloc0(sizeof(ValueCount) * st->n);
 	int			ngroups = 0;
-	uint32		kept = 0;
 
 	for (int i = 0; i < st->n; i++)
 	{
-		pairs[2 * i] = st->logins[i].sv.hash[field];
-		pairs[2 * i + 1] = i;
-	}
-	qsort(pairs, st->n, 2 * sizeof(uint32), cmp_uint32_pair);
-	for (int i = 0; i < st->n; i++)
-	{
-		const TrainLogin *t = &st->logins[pairs[2 * i + 1]];
+		const TrainLogin *t = &st->logins[i];
+		uint32		hash = t->sv.hash[field];
+		uint32		pos = (hash * 2654435761u) & (slots - 1);
 		ValueCount *g;
 
-		if (ngroups == 0 || groups[ngroups - 1].hash != pairs[2 * i])
+		while (table[pos] >= 0 && groups[table[pos]].hash != hash)
+			pos = (pos + 1) & (slots - 1);
+		if (table[pos] < 0)
 		{
+			table[pos] = ngroups;
 			g = &groups[ngroups++];
-			g->hash = pairs[2 * i];
-			g->first = pairs[2 * i + 1];
+			memset(g, 0, sizeof(ValueCount));
+			g->hash = hash;
+			g->first = i;
 		}
-		g = &groups[ngroups - 1];
+		g = &groups[table[pos]];
 		g->count++;
-		if (t->sv.has_place)
+		if (field == LA_CITY && t->sv.has_place)
 		{
 			for (int j = 0; j < 3; j++)
 				g->xyz[j] += t->sv.place_xyz[j];
 			g->nplaces++;
 		}
 	}
+	return ngroups;
+}
+
+/* Summarise one field: the distinct values, most frequent first */
+static void
+summarise_field(const TrainState *st, int field, LaFieldSummary *s)
+{
+	int			slots = 16;
+	int		   *table;
+	ValueCount *groups = palloc(sizeof(ValueCount) * st->n);
+	int			ngroups;
+	uint32		kept = 0;
+
+	while (slots < 2 * st->n)
+		slots *= 2;
+	table = palloc(sizeof(int) * slots);
+	memset(table, 0xff, sizeof(int) * slots);
+	ngroups = group_by_value(st, field, table, slots, groups);
 	qsort(groups, ngroups, sizeof(ValueCount), cmp_count_desc);
 	s->singletons = 0;
 	for (int i = 0; i < ngroups; i++)
@@ -528,7 +555,7 @@ summarise_field(const TrainState *st, int field, LaFieldSummary *s)
 		kept += g->count;
 	}
 	s->other_count = st->n - kept;
-	pfree(pairs);
+	pfree(table);
 	pfree(groups);
 }
 
@@ -564,14 +591,19 @@ fit_svm(const TrainState *st, LaModel *m)
 	struct svm_parameter param;
 	struct svm_model *volatile fitted = NULL;
 	const char *problem;
+	struct svm_node *nodes;
+	SvmScale	scale;
 
+	svm_scale(st->weights, &scale);
 	prob.l = st->n;
 	prob.y = palloc(sizeof(double) * st->n);
 	prob.x = palloc(sizeof(struct svm_node *) * st->n);
+	nodes = palloc(sizeof(struct svm_node) * SVM_NODES_MAX * st->n);
 	for (int i = 0; i < st->n; i++)
 	{
 		prob.y[i] = 1.0;
-		prob.x[i] = svm_vector(&st->logins[i].sv, st->weights);
+		prob.x[i] = nodes + SVM_NODES_MAX * i;
+		svm_vector(&st->logins[i].sv, &scale, prob.x[i]);
 	}
 
 	memset(&param, 0, sizeof(param));
@@ -635,8 +667,7 @@ fit_svm(const TrainState *st, LaModel *m)
 		}
 	}
 
-	for (int i = 0; i < st->n; i++)
-		pfree(prob.x[i]);
+	pfree(nodes);
 	pfree(prob.x);
 	pfree(prob.y);
 }

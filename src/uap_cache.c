@@ -38,17 +38,37 @@ struct UapCache
 	long		misses;
 };
 
-/* Hash a key with 64-bit FNV-1a, which is cheap next to a regex match */
+/*
+ * Hash a key eight bytes at a time.  A byte-at-a-time hash such as FNV-1a
+ * took most of a cache hit's time for a typical 130-byte user agent.  The
+ * hash only places entries in buckets and is never persisted, so it can
+ * change freely.
+ */
+#define HASH_K1 UINT64_C(0x9e3779b97f4a7c15)
+#define HASH_K2 UINT64_C(0xbf58476d1ce4e5b9)
+
 static uint64_t
 hash_bytes(const char *s, size_t len)
 {
-	uint64_t	h = UINT64_C(14695981039346656037);
+	uint64_t	h = (uint64_t) len * HASH_K1;
+	uint64_t	w;
 
-	for (size_t i = 0; i < len; i++)
+	for (; len >= 8; s += 8, len -= 8)
 	{
-		h ^= (unsigned char) s[i];
-		h *= UINT64_C(1099511628211);
+		memcpy(&w, s, 8);
+		h = (h ^ (w * HASH_K2)) * HASH_K1;
+		h ^= h >> 29;
 	}
+	if (len > 0)
+	{
+		w = 0;
+		memcpy(&w, s, len);
+		h = (h ^ (w * HASH_K2)) * HASH_K1;
+	}
+	/* the bucket is taken from the low bits, so mix the high ones down */
+	h ^= h >> 32;
+	h *= HASH_K2;
+	h ^= h >> 29;
 	return h;
 }
 

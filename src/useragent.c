@@ -11,6 +11,9 @@
  * rules in malloc'd memory for the life of the backend.  After the setting
  * changes, the next call loads the new file.  Results are kept in a
  * bounded LRU cache of login_anomaly.uap_cache_size entries, also malloc'd.
+ * The encoder keeps in front of it a small memo of reduced user agents
+ * (browser family, OS family, device class), since a user's logins mostly
+ * repeat a few user agents and the reduction costs as much as the lookup.
  *
  * parse_user_agent() raises an error when the regexes cannot be loaded.
  * la_classify_user_agent() runs inside the login trigger, which must not
@@ -54,6 +57,55 @@ static char *uap_failed_path = NULL;	/* the file whose load failed last */
 static char uap_load_error[512];
 static bool uap_fallback_warned = false;
 
+/*
+ * The encoder's memo: a direct-mapped table of reduced user agents, keyed
+ * by the whole user agent.  Entries hold results of the loaded parser only
+ * and are cleared when it changes.  256 entries of 336 bytes, 84 kB,
+ * allocated on first use; off when login_anomaly.uap_cache_size is 0.  A
+ * user agent longer than UA_MEMO_KEY_MAX bytes (about 2% of uap-core's test
+ * corpus) is not kept.
+ */
+#define UA_MEMO_SLOTS 256
+#define UA_MEMO_KEY_MAX 192
+
+typedef struct UaMemoEntry
+{
+	uint32		hash;
+	int			len;			/* 0: empty */
+	LaUserAgent ua;
+	char		key[UA_MEMO_KEY_MAX];
+} UaMemoEntry;
+
+static UaMemoEntry *ua_memo = NULL;
+
+/*
+ * Hash a user agent eight bytes at a time.  hash_bytes() reads a key that
+ * is not 4-byte aligned, as a short text value's data usually is, one byte
+ * at a time.
+ */
+static uint32
+ua_hash(const char *s, int len)
+{
+	uint64		h = (uint64) len * UINT64CONST(0x9e3779b97f4a7c15);
+	uint64		w;
+
+	for (; len >= 8; s += 8, len -= 8)
+	{
+		memcpy(&w, s, 8);
+		h = (h ^ (w * UINT64CONST(0xbf58476d1ce4e5b9))) * UINT64CONST(0x9e3779b97f4a7c15);
+		h ^= h >> 29;
+	}
+	if (len > 0)
+	{
+		w = 0;
+		memcpy(&w, s, len);
+		h = (h ^ (w * UINT64CONST(0xbf58476d1ce4e5b9))) * UINT64CONST(0x9e3779b97f4a7c15);
+	}
+	h ^= h >> 32;
+	h *= UINT64CONST(0xbf58476d1ce4e5b9);
+	return (uint32) (h ^ (h >> 29));
+}
+
 /* ---------------------------------------------------------------------
  * Loading
  * ---------------------------------------------------------------------
@@ -82,6 +134,8 @@ uap_ensure_loaded(bool retry_failed)
 
 	if (uap_parser != NULL && strcmp(uap_loaded_path, path) != 0)
 	{
+		if (ua_memo != NULL)
+			memset(ua_memo, 0, sizeof(UaMemoEntry) * UA_MEMO_SLOTS);
 		uap_cache_free(uap_cache);
 		uap_cache = NULL;
 		uap_parser_free(uap_parser);
@@ -400,11 +454,40 @@ copy_family(char *dst, const char *src)
 	dst[len] = '\0';
 }
 
+/*
+ * Find the memo entry for a user agent.  Returns the entry that holds it,
+ * or else the emptied entry to fill, whose len is then 0.  Returns NULL
+ * when the user agent is too long to keep or the memo is off.
+ */
+static UaMemoEntry *
+ua_memo_slot(const char *ua, int len)
+{
+	uint32		hash;
+	UaMemoEntry *e;
+
+	if (len > UA_MEMO_KEY_MAX || uap_cache_size == 0)
+		return NULL;
+	if (ua_memo == NULL)
+	{
+		ua_memo = calloc(UA_MEMO_SLOTS, sizeof(UaMemoEntry));
+		if (ua_memo == NULL)
+			return NULL;
+	}
+	hash = ua_hash(ua, len);
+	e = &ua_memo[hash % UA_MEMO_SLOTS];
+	if (e->len == len && e->hash == hash && memcmp(e->key, ua, len) == 0)
+		return e;
+	e->len = 0;
+	e->hash = hash;
+	return e;
+}
+
 void
 la_classify_user_agent(const char *ua, int len, LaUserAgent *out)
 {
 	const UapResult *result;
 	char		errbuf[256];
+	UaMemoEntry *memo;
 
 	if (ua == NULL || len <= 0)
 	{
@@ -431,6 +514,13 @@ la_classify_user_agent(const char *ua, int len, LaUserAgent *out)
 	}
 	uap_fallback_warned = false;
 
+	memo = ua_memo_slot(ua, len);
+	if (memo != NULL && memo->len == len)
+	{
+		*out = memo->ua;
+		return;
+	}
+
 	result = uap_cache_parse(uap_cache, uap_parser, ua, (size_t) len, errbuf, sizeof(errbuf));
 	if (result == NULL)
 	{
@@ -442,6 +532,13 @@ la_classify_user_agent(const char *ua, int len, LaUserAgent *out)
 	copy_family(out->browser, uap_result_get(result, UAP_UA_FAMILY));
 	copy_family(out->os, uap_result_get(result, UAP_OS_FAMILY));
 	out->device = device_class(result, ua, len);
+
+	if (memo != NULL)
+	{
+		memo->ua = *out;
+		memcpy(memo->key, ua, len);
+		memo->len = len;
+	}
 }
 
 /* ---------------------------------------------------------------------
