@@ -144,6 +144,8 @@ fuzz_one()
 	"$BUILD/$name" "${limit[@]}" -timeout=10 -rss_limit_mb=2560 \
 		-print_final_stats=1 -artifact_prefix="$BUILD/artifacts/$name/" "${extra[@]}" \
 		"$BUILD/corpus/$name" "$HERE/corpus/$name" >"$BUILD/logs/$name.log" 2>&1
+	# kept in a file: bash may forget the status of a long-finished job
+	echo $? >"$BUILD/logs/$name.status"
 }
 
 report_one()
@@ -215,7 +217,7 @@ for name in "${HARNESSES[@]}"; do
 done
 for i in "${!pids[@]}"; do
 	wait "${pids[$i]}"
-	report_one "${names[$i]}" $?
+	report_one "${names[$i]}" "$(cat "$BUILD/logs/${names[$i]}.status" 2>/dev/null || echo 1)"
 done
 
 if selected text_inputs; then

@@ -12,7 +12,9 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-MAILER=$ROOT/src/mailer/login-anomaly-mailer
+# LA_MAILER_BIN runs the tests against another build of the mailer, or a
+# wrapper that runs it under valgrind; it is used as is, never rebuilt.
+MAILER=${LA_MAILER_BIN:-$ROOT/src/mailer/login-anomaly-mailer}
 PY=/usr/bin/python3
 PGBIN=/usr/lib/postgresql/15/bin
 PASSED=0
@@ -52,7 +54,8 @@ trap cleanup EXIT
 
 # ---------------------------------------------------------------- setup
 
-if [ ! -x "$MAILER" ] || [ -n "$(find "$ROOT/src/mailer" -name '*.[ch]' -newer "$MAILER")" ]; then
+if [ -z "${LA_MAILER_BIN:-}" ] &&
+	{ [ ! -x "$MAILER" ] || [ -n "$(find "$ROOT/src/mailer" -name '*.[ch]' -newer "$MAILER")" ]; }; then
 	make -s -C "$ROOT/src/mailer" >/dev/null || { echo "0 passed, 1 failed"; exit 1; }
 fi
 
@@ -151,6 +154,13 @@ wait_mail() {
 	local deadline=$((SECONDS + $2))
 	while [ "$(mail_count)" -lt "$1" ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
 	[ "$(mail_count)" -ge "$1" ]
+}
+
+# Wait until the file $1 contains the fixed string $2, up to $3 seconds
+wait_log() {
+	local deadline=$((SECONDS + $3))
+	while ! grep -qF -- "$2" "$1" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+	grep -qF -- "$2" "$1" 2>/dev/null
 }
 
 # Wait until the SQL condition $1 is true, up to $2 seconds
@@ -621,7 +631,8 @@ if [ "$OWN_CLUSTER" = yes ]; then
 	reset_state
 	start_mailer 8 --poll-interval=60
 	M8=$LAST_MAILER
-	sleep 0.5
+	# the restart must come after the first connection, even under valgrind
+	wait_log "$WORK/mailer-8.log" "connected to database" 30
 	runuser -u postgres -- "$PGBIN/pg_ctl" -D "$WORK/pgdata" -m fast stop >/dev/null
 	sleep 2
 	start_cluster
