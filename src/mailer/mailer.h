@@ -18,7 +18,7 @@
 #include <libpq-fe.h>
 
 #define MAILER_NAME "login-anomaly-mailer"
-#define MAILER_VERSION "0.1.0"
+#define MAILER_VERSION "0.2.0"
 
 /* Exit codes; README.md documents them for operators */
 #define EXIT_MAILER_OK			0

@@ -2,12 +2,12 @@
 SELECT clock_timestamp() AS train_started \gset
 
 INSERT INTO login_anomaly.models (user_id, model, logins)
-SELECT user_id,
-	   login_anomaly.train_model(login_anomaly.features(
-		   ts, ip, country, region, city, user_agent, lat, lon)),
-	   count(*)
-FROM demo.logins
-GROUP BY user_id;
+SELECT user_id, m, (login_anomaly.model_info(m)).logins
+FROM (SELECT user_id,
+			 login_anomaly.train_model(login_anomaly.features(
+				 ts, ip, country, region, city, user_agent, lat, lon)) AS m
+	  FROM demo.logins
+	  GROUP BY user_id) t;
 
 SELECT count(*) AS models,
 	   sum(logins) AS training_logins,
