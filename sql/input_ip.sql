@@ -174,10 +174,10 @@ SELECT (b.model::text::jsonb - 'trained_at') = (a.model::text::jsonb - 'trained_
 FROM login_anomaly.models a, login_anomaly.models b
 WHERE a.user_id = 'in_ip_alice' AND b.user_id = 'in_ip_bob';
 
--- Network labels are PostgreSQL's own network() of the address: /64 and
--- /48 for IPv6, with zero words in every combination of positions (256
--- addresses, so every "::" the text form can take), and /24 and /16 for
--- IPv4 addresses with every value of each byte
+-- Network labels equal PostgreSQL's own network() of the address.  IPv6
+-- gets /64 and /48, checked on zero words in every combination of
+-- positions (256 addresses, so every "::" the text form can take).  IPv4
+-- gets /24 and /16, checked on addresses with every value of each byte
 WITH v6 AS (
   SELECT (SELECT string_agg(CASE WHEN (m >> w) & 1 = 1 THEN '0' ELSE to_hex(w * 4097 + m + 1) END,
                             ':' ORDER BY w)

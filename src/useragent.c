@@ -455,7 +455,7 @@ copy_family(char *dst, const char *src)
 }
 
 /*
- * Find the memo entry for a user agent.  Returns the entry that holds it,
+ * Find the memo entry for a user agent.  Returns the entry that contains it,
  * or else the emptied entry to fill, whose len is then 0.  Returns NULL
  * when the user agent is too long to keep or the memo is off.
  */

@@ -207,7 +207,7 @@ check_message(const MailMessage *msg, int n_alerts)
 			in_to = strncmp(line, "To:", 3) == 0;
 
 		/*
-		 * To holds bare addresses, never encoded words, and "=?" is allowed
+		 * The To header contains bare addresses, never encoded words, and "=?" is allowed
 		 * in a local part
 		 */
 		if (strstr(line, "=?") != NULL && !in_to)
@@ -363,7 +363,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.n_to = (shape & 0x80) ? 2 : 0;
 	cfg.message_id_domain = "db1.example.com";
 
-	/* a digest holds consecutive alert ids, and no id passes INT64_MAX */
+	/* a digest contains consecutive alert ids, and no id passes INT64_MAX */
 	if (alert_id > INT64_MAX - n_alerts)
 		alert_id = INT64_MAX - n_alerts;
 	for (int a = 0; a < n_alerts; a++)

@@ -11,7 +11,7 @@ which would lose the login.  check_login therefore:
 - sends no NOTIFY once the queue is more than login_anomaly.notify_queue_limit
   full, with a WARNING; the login commits and the alert is in the outbox.
 
-The real queue holds 8 GB, too much to fill in the fast suite, so this test
+The real queue is 8 GB, too much to fill in the fast suite, so this test
 fills a few pages and sets both settings just below the usage it measured.
 """
 

@@ -3,7 +3,7 @@
 # Training a user with a million logins: the aggregate keeps at most twice
 # login_anomaly.max_training_logins logins and trains on the most recent
 # max_training_logins, so the backend's peak memory grows by a bounded
-# amount whatever the history, and the model holds the most recent logins.
+# amount whatever the history, and the model contains the most recent logins.
 # The time is printed, not asserted.
 set -u
 db=la_it_training_limits

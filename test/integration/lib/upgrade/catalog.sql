@@ -1,7 +1,7 @@
 -- One line per object of the login_anomaly extension, with what a user of
--- the object depends on: signatures, volatility, security, privileges and
--- the C symbol of functions; columns, types and defaults of tables; the
--- constraints, indexes and triggers of its schema.  Two databases whose
+-- the object depends on.  Functions show signature, volatility, security,
+-- privileges and C symbol, and tables their columns, types and defaults.
+-- The constraints, indexes and triggers of its schema follow.  Two databases whose
 -- output is the same hold the same extension.
 WITH members AS (
 	SELECT d.classid, d.objid
