@@ -43,6 +43,10 @@ import sys
 LEGIT_KINDS = ("ordinary", "travel", "vpn", "new_device", "few_logins")
 ATTACK_KINDS = ("A1", "A2", "A3")
 TARGET_FPRS = (0.01, 0.001)
+# False-positive rates at which the first detector's detection rate is
+# compared with each other detector's ("every operating point", sampled).
+COMPARE_FPRS = (0.0005, 0.001, 0.002, 0.003, 0.005, 0.007, 0.01, 0.015, 0.02,
+                0.03, 0.05, 0.1, 0.2)
 
 DETECTOR_LABELS = {
     "extension": "login_anomaly",
@@ -224,10 +228,28 @@ def rates_at(test, scores, threshold, users):
     return result
 
 
+def tpr_at_fprs(labels, scores, fprs):
+    """Return the detection rate at each false-positive rate in fprs."""
+    legit = [s for s, label in zip(scores, labels) if not label]
+    attacks = [s for s, label in zip(scores, labels) if label]
+    return [alarm_rate(attacks, threshold_at_fpr(legit, target)) for target in fprs]
+
+
+def fpr_label(value):
+    """Format a false-positive rate, with two decimals below 0.1%."""
+    return "%.2f%%" % (100.0 * value) if value < 0.001 else percent(value)
+
+
+def count_at_least(first, other):
+    """Return how many of the paired rates in first are at least those in other."""
+    return sum(1 for a, b in zip(first, other) if a >= b)
+
+
 def evaluate_detector(test, scores, users, default_threshold=None):
     labels = test["label"]
     legit = [s for s, label in zip(scores, labels) if not label]
-    figures = {"auc": roc_auc(labels, scores), "at_fpr": {}}
+    figures = {"auc": roc_auc(labels, scores), "at_fpr": {},
+               "tpr_grid": tpr_at_fprs(labels, scores, COMPARE_FPRS)}
     for target in TARGET_FPRS:
         threshold = threshold_at_fpr(legit, target)
         figures["at_fpr"][target] = rates_at(test, scores, threshold, users)
@@ -350,6 +372,20 @@ def render_figures(context, keys, results):
             keys, results, lambda k: results[k].get("at_default"))))
         out.append("")
 
+    out.append("## Compared at every operating point")
+    out.append("")
+    out.append("Detection rate at each false-positive rate; a login alarms when its score "
+               "is strictly above the threshold that gives that rate.")
+    out.append("")
+    grid_rows = [[fpr_label(target)] + [percent(results[k]["tpr_grid"][i]) for k in keys]
+                 for i, target in enumerate(COMPARE_FPRS)]
+    grid_rows.append(["%s at least as high" % DETECTOR_LABELS.get(keys[0], keys[0])]
+                     + ["—"] + ["%d of %d" % (count_at_least(results[keys[0]]["tpr_grid"],
+                                                         results[k]["tpr_grid"]),
+                                            len(COMPARE_FPRS)) for k in keys[1:]])
+    out.append(markdown_table(["false-positive rate"] + header[1:], grid_rows))
+    out.append("")
+
     out.append("## What the detectors are")
     out.append("")
     for key in keys:
@@ -373,6 +409,12 @@ def render_readme_block(context, keys, results):
     rows.append(["recall A1 / A2 / A3 at 1% false positives"]
                 + [" / ".join("%.0f%%" % (100.0 * results[k]["at_fpr"][0.01][kind])
                               for kind in ATTACK_KINDS) for k in keys])
+    rows.append(["detection rate at least the reference's, at %d false-positive rates "
+                 "from %s to %s" % (len(COMPARE_FPRS), fpr_label(COMPARE_FPRS[0]),
+                                    fpr_label(COMPARE_FPRS[-1]))]
+                + ["—"] + ["%d of %d" % (count_at_least(results[keys[0]]["tpr_grid"],
+                                                    results[k]["tpr_grid"]), len(COMPARE_FPRS))
+                           for k in keys[1:]])
     default = context.get("default_threshold")
     if default is not None:
         first = keys[0]

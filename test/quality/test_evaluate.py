@@ -122,6 +122,20 @@ class ThresholdAtFprTest(unittest.TestCase):
         self.assertEqual(evaluate.alarm_rate(negatives, threshold), 0.5)
 
 
+class CompareAtFprsTest(unittest.TestCase):
+
+    def test_rates_follow_thresholds(self):
+        # 10 legitimate logins scored 0..9, 4 attacks scored 2.5, 5.5, 8.5,
+        # 9.5: thresholds 9, 8 and 4 let 0, 1 and 5 legitimate logins through
+        labels = [False] * 10 + [True] * 4
+        scores = list(range(10)) + [2.5, 5.5, 8.5, 9.5]
+        self.assertEqual(evaluate.tpr_at_fprs(labels, scores, (0.0, 0.1, 0.5)),
+                         [0.25, 0.5, 0.75])
+
+    def test_count_at_least_counts_ties(self):
+        self.assertEqual(evaluate.count_at_least([0.5, 0.4, 0.9], [0.5, 0.6, 0.1]), 2)
+
+
 class RocPointsTest(unittest.TestCase):
 
     def test_ties_move_diagonally(self):
