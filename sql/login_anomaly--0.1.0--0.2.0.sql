@@ -4,10 +4,11 @@
 /*
  * Scores change with the 0.2.0 library, on purpose; stored models do not.
  * A new network counts only in a place the user has used, a known device
- * makes a new place count 0.4 of its novelty, a known wide network makes a
- * new device count 0.3, and the risk maps to the score with midpoint 2.8
- * nats and scale 1.5 instead of 12 and 3 (README, "How the score works").
- * The default threshold 0.8 now stands for about 4.9 nats instead of 16:
+ * makes a new place count 0.5 of its novelty, a known wide network makes a
+ * new device count 0.2, a new country is priced by the user's first visits
+ * to countries, and the risk maps to the score with midpoint 2.9 nats and
+ * scale 1.5 instead of 12 and 3 (README, "How the score works").  The
+ * default threshold 0.8 now stands for about 5.0 nats instead of 16:
  * review a threshold set by hand in a trigger argument or in
  * login_anomaly.threshold.
  */

@@ -92,7 +92,7 @@ _PG_init(void)
 
 	DefineCustomRealVariable("login_anomaly.threshold",
 							 "Score above which a login raises an alert.",
-							 "Scores are in (0, 1); 0.8 corresponds to a risk of about 4.9 nats. A score exactly at the threshold does not alert.",
+							 "Scores are in (0, 1); 0.8 corresponds to a risk of about 5.0 nats. A score exactly at the threshold does not alert.",
 							 &la_threshold, 0.8, 0.0, 1.0, PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 

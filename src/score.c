@@ -10,10 +10,10 @@
  * > browser.  In each chain the first level whose value the user has never
  * used adds -ln(p_new), where p_new is the chance that this user uses a
  * value new at that level.  It is estimated Good-Turing style from the
- * user's own history: the values seen exactly once, over the logins, with
- * the first login left out because its values were new by definition.  The
- * estimate is shrunk towards a population rate with the weight of
- * NOVELTY_PRIOR_LOGINS logins:
+ * user's own history: the values seen exactly once (for the country, the
+ * countries), over the logins, with the first login left out because its
+ * values were new by definition.  The estimate is shrunk towards a
+ * population rate with the weight of NOVELTY_PRIOR_LOGINS logins:
  *
  *	 p_new = (max(singletons - 1, 0) + NOVELTY_PRIOR_LOGINS * population_rate)
  *			 / (logins - 1 + NOVELTY_PRIOR_LOGINS)
@@ -37,8 +37,8 @@
  * The constants were chosen on the generated benchmark of
  * test/quality/run.sh (3,000 users, 7 test days, models retrained every
  * night); README.md gives the figures.  The midpoint and scale put the
- * default threshold 0.8 (a risk of 4.9 nats) near 0.5% false positives and
- * the high level's 0.95 (7.2 nats) below 0.1% there, and leave room above
+ * default threshold 0.8 (a risk of 5.0 nats) near 0.5% false positives and
+ * the high level's 0.95 (7.3 nats) below 0.1% there, and leave room above
  * 0.95 to tell two new things from three.
  */
 #include "postgres.h"
@@ -78,23 +78,24 @@ PG_FUNCTION_INFO_V1(la_risk_level_sql);
  * Chosen on the benchmark with nightly retraining: test/quality/results/
  * tuning.md has the alternatives measured.
  */
-#define KNOWN_DEVICE_PLACE_SHARE 0.4
-#define KNOWN_NETWORK_DEVICE_SHARE 0.3
+#define KNOWN_DEVICE_PLACE_SHARE 0.5
+#define KNOWN_NETWORK_DEVICE_SHARE 0.2
 
 /* Risk, in nats, that maps to a score of 0.5, and the logistic's scale */
-#define RISK_MIDPOINT 2.8
+#define RISK_MIDPOINT 2.9
 #define RISK_SCALE 1.5
 
 /*
  * Population rates of new values per login, by field: the share of logins
- * whose value the user had used only that once, over all users of the
- * generated benchmark (test/gen, seed 1, 3,000 users, 120 days).
+ * whose value the user had used only that once (for the country: the share
+ * that brought a country new to the user), over all users of the generated
+ * benchmark (test/gen, 3,000 users, 120 days).
  *
  * NOTE: these are built in, not measured on the installation's own users;
  * they matter only for users with few logins.
  */
 static const double population_rate[LA_NUM_FIELDS] = {
-	[LA_COUNTRY] = 0.00044,
+	[LA_COUNTRY] = 0.00244,
 	[LA_REGION] = 0.00049,
 	[LA_CITY] = 0.00077,
 	[LA_BROWSER] = 0.00048,
@@ -119,15 +120,24 @@ find_value(const LaFieldSummary *s, uint32 hash)
 	return NULL;
 }
 
-/* The chance that this user uses a value of field f never used before */
+/*
+ * The chance that this user uses a value of field f never used before.
+ * For the country it counts first visits, not singletons: a trip brings
+ * several logins from one new country, so a user who travels has few
+ * singleton countries but many countries.  A summary that overflowed
+ * undercounts them, which only makes a new country dearer.
+ */
 double
 la_novelty_rate(const LaModel *m, LaField f)
 {
-	double		singletons = m->summary[f].singletons;
+	const LaFieldSummary *s = &m->summary[f];
+	double		news = s->singletons;
 
+	if (f == LA_COUNTRY)
+		news = Max(news, (double) s->nvalues);
 	/* every value of the first login was new, which says nothing of the user */
-	singletons = Max(singletons - 1.0, 0.0);
-	return (singletons + NOVELTY_PRIOR_LOGINS * population_rate[f]) /
+	news = Max(news - 1.0, 0.0);
+	return (news + NOVELTY_PRIOR_LOGINS * population_rate[f]) /
 		(m->logins - 1 + NOVELTY_PRIOR_LOGINS);
 }
 

@@ -11,7 +11,8 @@
 # lib/upgrade/scores_VERSION.sql for the default version says otherwise: a
 # change of score is then deliberate, and comes with that file (written by
 # make_fixture.sh --scores) and a note in the update script.  0.2.0 changed
-# how the novelty chains combine and the risk-to-score mapping.
+# how the novelty chains combine, the country's novelty rate and the
+# risk-to-score mapping.
 set -u
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 lib=$here/lib/upgrade
