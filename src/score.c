@@ -22,7 +22,7 @@
  * the time and a lot for a desktop that always sits behind one; a user with
  * three logins is judged mostly by the population.  Finer levels of a new
  * value add nothing: a new country implies a new city.  The chains then
- * weigh each other: la_risk() says how.
+ * weigh each other, as la_risk() describes.
  *
  * The SVM.  The kernel sum g(x) = sum_i alpha_i * exp(-gamma * d(sv_i, x))
  * is large where the user's past logins are dense, and libsvm places its
@@ -75,8 +75,8 @@ PG_FUNCTION_INFO_V1(la_risk_level_sql);
 /*
  * The share of a new place's novelty that counts when the device is known,
  * and of a new device's when the wide network is known (see la_risk()).
- * Chosen on the benchmark with nightly retraining: test/quality/results/
- * tuning.md has the alternatives measured.
+ * They were chosen on the benchmark with nightly retraining, and
+ * test/quality/results/tuning.md has the alternatives measured.
  */
 #define KNOWN_DEVICE_PLACE_SHARE 0.5
 #define KNOWN_NETWORK_DEVICE_SHARE 0.2
@@ -131,13 +131,13 @@ double
 la_novelty_rate(const LaModel *m, LaField f)
 {
 	const LaFieldSummary *s = &m->summary[f];
-	double		news = s->singletons;
+	double		new_values = s->singletons;
 
 	if (f == LA_COUNTRY)
-		news = Max(news, (double) s->nvalues);
+		new_values = Max(new_values, (double) s->nvalues);
 	/* every value of the first login was new, which says nothing of the user */
-	news = Max(news - 1.0, 0.0);
-	return (news + NOVELTY_PRIOR_LOGINS * population_rate[f]) /
+	new_values = Max(new_values - 1.0, 0.0);
+	return (new_values + NOVELTY_PRIOR_LOGINS * population_rate[f]) /
 		(m->logins - 1 + NOVELTY_PRIOR_LOGINS);
 }
 
@@ -187,9 +187,9 @@ svm_evidence(const LaModel *m, const LaLogin *login)
 /*
  * The risk of a login in nats: novelty plus the SVM's evidence.
  *
- * The chains are not independent.  A new place brings new networks with it
- * (nobody keeps their home ISP abroad), so a new network is counted only in
- * a place the user has used.  A device the user has used (class, OS and
+ * The chains are not independent.  A new place usually brings new networks
+ * with it (a hotel's, a local carrier's), so a new network is counted only
+ * in a place the user has used.  A device the user has used (class, OS and
  * browser all seen) makes a new place cheaper: it is how a trip looks, and
  * an attacker rarely has both the victim's device and a far-away address.
  * A network the user has used makes a new device cheaper: it is how a new
