@@ -164,6 +164,8 @@ extern void la_model_validate(const LaModel *model);
 /* score.c */
 extern double la_score(const LaModel *model, const LaLogin *login);
 extern double la_risk(const LaModel *model, const LaLogin *login);
+extern bool la_score_may_exceed(const LaModel *model, const LaLogin *login,
+								double threshold);
 extern double la_novelty_rate(const LaModel *model, LaField field);
 extern Datum la_explain(const LaModel *model, const LaLogin *login);
 extern const char *la_risk_level(double score);

@@ -185,7 +185,7 @@ svm_evidence(const LaModel *m, const LaLogin *login)
 }
 
 /*
- * The risk of a login in nats: novelty plus the SVM's evidence.
+ * The novelty of a login in nats, the first part of its risk.
  *
  * The chains are not independent.  A new place usually brings new networks
  * with it (a hotel's, a local carrier's), so a new network is counted only
@@ -196,8 +196,8 @@ svm_evidence(const LaModel *m, const LaLogin *login)
  * phone at home looks.  What stays expensive is a new network in a known
  * place with a known device, the pattern of a targeted takeover.
  */
-double
-la_risk(const LaModel *m, const LaLogin *login)
+static double
+novelty(const LaModel *m, const LaLogin *login)
 {
 	double		location = chain_novelty(m, login, chain_location, lengthof(chain_location));
 	double		network = 0.0;
@@ -209,7 +209,34 @@ la_risk(const LaModel *m, const LaLogin *login)
 		location *= KNOWN_DEVICE_PLACE_SHARE;
 	if (!is_new(m, login, LA_WIDE_NETWORK))
 		device *= KNOWN_NETWORK_DEVICE_SHARE;
-	return location + network + device + svm_evidence(m, login);
+	return location + network + device;
+}
+
+/* The risk of a login in nats: novelty plus the SVM's evidence */
+double
+la_risk(const LaModel *m, const LaLogin *login)
+{
+	return novelty(m, login) + svm_evidence(m, login);
+}
+
+/*
+ * Return false when the login's score cannot exceed threshold: when even
+ * the SVM's largest share (SVM_WEIGHT * SVM_CLAMP nats) cannot lift its
+ * novelty there.  The trigger then skips the kernel sum, which is most of
+ * the cost of scoring, for the many logins that have nothing new.  The
+ * decision stays the one la_score() would give: a margin of 0.001 nats
+ * covers the rounding of the logistic, and thresholds within 1e-6 of 0 or
+ * 1 always take the full path.
+ */
+bool
+la_score_may_exceed(const LaModel *m, const LaLogin *login, double threshold)
+{
+	double		threshold_risk;
+
+	if (!(threshold > 1e-6 && threshold < 1.0 - 1e-6))
+		return true;
+	threshold_risk = RISK_MIDPOINT + RISK_SCALE * log(threshold / (1.0 - threshold));
+	return novelty(m, login) + SVM_WEIGHT * SVM_CLAMP > threshold_risk - 0.001;
 }
 
 double

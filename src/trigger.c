@@ -672,6 +672,12 @@ score_login(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Verdict *v
 	v->has_model = model != NULL;
 	if (model == NULL)
 		return;
+	if (!la_score_may_exceed(model, &row->login, config_threshold(cfg)))
+	{
+		/* an upper bound at or below the threshold: no alert, nothing stored */
+		v->score = config_threshold(cfg);
+		return;
+	}
 	v->score = la_score(model, &row->login);
 	if (v->score > config_threshold(cfg))
 		v->reasons = la_explain(model, &row->login);
