@@ -207,7 +207,13 @@ run_mailer_tests()
 	fi
 	section "test/mailer/run_tests.sh"
 	log=$work/mailer.log
-	timeout -k 10 "$LA_TEST_TIMEOUT" bash "$script" 2>&1 | tee "$log"
+	# As root the mailer tests start a cluster of their own, so that they can
+	# also restart PostgreSQL under the mailer; otherwise they use this run's
+	local environment=(env)
+	if [ "$(id -u)" = 0 ]; then
+		environment=(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE)
+	fi
+	timeout -k 10 "$LA_TEST_TIMEOUT" "${environment[@]}" bash "$script" 2>&1 | tee "$log"
 	status=${PIPESTATUS[0]}
 
 	last=$(grep -v '^[[:space:]]*$' "$log" | tail -n 1)
