@@ -355,9 +355,11 @@ la_explain(const LaModel *m, const LaLogin *login)
 		LA_COUNTRY, LA_REGION, LA_CITY, LA_BROWSER, LA_OS, LA_DEVICE,
 		LA_WIDE_NETWORK, LA_NETWORK
 	};
-	Datum		items[LA_NUM_FIELDS + 2];
+	Datum		items[LA_NUM_FIELDS + 4];
 	int			n = 0;
 	char	   *s;
+	bool		place_new = chain_novelty(m, login, chain_location, lengthof(chain_location)) > 0.0;
+	bool		device_new = chain_novelty(m, login, chain_device, lengthof(chain_device)) > 0.0;
 
 	for (int i = 0; i < lengthof(order); i++)
 	{
@@ -379,6 +381,14 @@ la_explain(const LaModel *m, const LaLogin *login)
 		items[n++] = CStringGetTextDatum(s);
 	if (m->weights[LA_W_PLACE] > 0.0 && (s = describe_place(m, login)))
 		items[n++] = CStringGetTextDatum(s);
+
+	/* how the chains weighed each other in the score (see novelty()) */
+	if (place_new && !device_new)
+		items[n++] = CStringGetTextDatum(psprintf("new place counted at %.0f%%: device class, OS and browser all used before",
+												  100.0 * KNOWN_DEVICE_PLACE_SHARE));
+	if (device_new && !is_new(m, login, LA_WIDE_NETWORK))
+		items[n++] = CStringGetTextDatum(psprintf("new device counted at %.0f%%: wide network used before",
+												  100.0 * KNOWN_NETWORK_DEVICE_SHARE));
 
 	return PointerGetDatum(construct_array(items, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
