@@ -22,7 +22,7 @@
  * the time and a lot for a desktop that always sits behind one; a user with
  * three logins is judged mostly by the population.  Finer levels of a new
  * value add nothing: a new country implies a new city.  The chains then
- * weigh each other, as la_risk() describes.
+ * weigh each other, as novelty() describes.
  *
  * The SVM.  The kernel sum g(x) = sum_i alpha_i * exp(-gamma * d(sv_i, x))
  * is large where the user's past logins are dense, and libsvm places its
@@ -74,7 +74,7 @@ PG_FUNCTION_INFO_V1(la_risk_level_sql);
 
 /*
  * The share of a new place's novelty that counts when the device is known,
- * and of a new device's when the wide network is known (see la_risk()).
+ * and of a new device's when the wide network is known (see novelty()).
  * They were chosen on the benchmark with nightly retraining, and
  * test/quality/results/tuning.md has the alternatives measured.
  */
