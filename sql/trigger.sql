@@ -155,6 +155,9 @@ CREATE TRIGGER trig_check AFTER INSERT ON trig_renamed
   FOR EACH ROW EXECUTE FUNCTION login_anomaly.check_login(
     'user_id=account', 'ts=logged_at', 'ip=addr', 'country=cc', 'region=state',
     'city=town', 'user_agent=agent', 'threshold=0.9995');
+SELECT round(login_anomaly.score('trig_alice', '2024-02-10 15:00+00', '203.0.113.40', 'US', 'NY', 'New York',
+             'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0',
+             NULL, NULL)::numeric, 4) AS score;
 INSERT INTO trig_renamed (account, logged_at, addr, cc, state, town, agent)
 VALUES ('trig_alice', '2024-02-10 15:00+00', '203.0.113.40', 'US', 'NY', 'New York',
         'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0');
@@ -169,6 +172,9 @@ CREATE TRIGGER trig_check AFTER INSERT ON trig_renamed
   FOR EACH ROW EXECUTE FUNCTION login_anomaly.check_login(
     'user_id=account', 'ts=logged_at', 'ip=addr', 'country=cc', 'region=state',
     'city=town', 'user_agent=agent', 'threshold=0.5');
+SELECT round(login_anomaly.score('trig_alice', '2024-02-10 15:00+00', '203.0.113.12', 'US', 'NY', 'New York',
+             'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36',
+             NULL, NULL)::numeric, 2) AS score;
 INSERT INTO trig_renamed (account, logged_at, addr, cc, state, town, agent)
 VALUES ('trig_alice', '2024-02-10 15:00+00', '203.0.113.12', 'US', 'NY', 'New York',
         'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36');

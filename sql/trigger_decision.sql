@@ -107,4 +107,36 @@ INSERT INTO dec_exact (user_id, ts, ip, country, region, city, user_agent, lat, 
    'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0', 50.45, 30.52);
 SELECT ip, city FROM login_anomaly.alerts WHERE login_table = 'dec_exact'::regclass ORDER BY ip;
 
+-- A login with nothing new, at an hour and a place far from every usual
+-- one, whose only evidence is the SVM's: with the threshold at its exact
+-- score it does not alert, and with the threshold 1e-9 lower it does
+SELECT round(login_anomaly.score('dec_desk', '2024-03-01 03:00+00', '198.51.100.11', 'US', 'NY', 'New York',
+             'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.0.0 Safari/537.36',
+             -45.0, 170.0)::numeric, 4) AS far_score;
+SET extra_float_digits = 3;
+CREATE TABLE dec_edge (LIKE dec_logins INCLUDING ALL);
+CREATE TABLE dec_edge_below (LIKE dec_logins INCLUDING ALL);
+DO $$
+DECLARE
+  s float8;
+BEGIN
+  SELECT login_anomaly.score('dec_desk', '2024-03-01 03:00+00', '198.51.100.11', 'US', 'NY', 'New York',
+                             'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.0.0 Safari/537.36',
+                             -45.0, 170.0) INTO s;
+  EXECUTE format('CREATE TRIGGER dec_check AFTER INSERT ON dec_edge FOR EACH ROW '
+                 'EXECUTE FUNCTION login_anomaly.check_login(%L)', 'threshold=' || s::text);
+  EXECUTE format('CREATE TRIGGER dec_check AFTER INSERT ON dec_edge_below FOR EACH ROW '
+                 'EXECUTE FUNCTION login_anomaly.check_login(%L)', 'threshold=' || (s - 1e-9)::text);
+END
+$$;
+RESET extra_float_digits;
+INSERT INTO dec_edge (user_id, ts, ip, country, region, city, user_agent, lat, lon)
+VALUES ('dec_desk', '2024-03-01 03:00+00', '198.51.100.11', 'US', 'NY', 'New York',
+        'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.0.0 Safari/537.36',
+        -45.0, 170.0);
+INSERT INTO dec_edge_below SELECT * FROM dec_edge;
+SELECT login_table, count(*) AS alerts FROM login_anomaly.alerts
+WHERE login_table IN ('dec_edge'::regclass, 'dec_edge_below'::regclass)
+GROUP BY login_table ORDER BY login_table::text;
+
 DELETE FROM login_anomaly.alerts WHERE user_id LIKE 'dec\_%';

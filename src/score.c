@@ -89,7 +89,7 @@ PG_FUNCTION_INFO_V1(la_risk_level_sql);
  * Population rates of new values per login, by field: the share of logins
  * whose value the user had used only that once (for the country: the share
  * that brought a country new to the user), over all users of the generated
- * benchmark (test/gen, 3,000 users, 120 days).
+ * benchmark (test/gen, seed 1, 3,000 users, 120 days).
  *
  * NOTE: these are built in, not measured on the installation's own users;
  * they matter only for users with few logins.
@@ -121,8 +121,8 @@ find_value(const LaFieldSummary *s, uint32 hash)
 }
 
 /*
- * The chance that this user uses a value of field f never used before.
- * For the country it counts first visits, not singletons: a trip brings
+ * Return the chance that this user uses a value of field f never used
+ * before.  For the country it counts first visits, not singletons: a trip brings
  * several logins from one new country, so a user who travels has few
  * singleton countries but many countries.  A summary that overflowed
  * undercounts them, which only makes a new country dearer.
@@ -185,16 +185,20 @@ svm_evidence(const LaModel *m, const LaLogin *login)
 }
 
 /*
- * The novelty of a login in nats, the first part of its risk.
+ * Return the novelty of a login in nats, the first part of its risk.
  *
- * The chains are not independent.  A new place usually brings new networks
- * with it (a hotel's, a local carrier's), so a new network is counted only
- * in a place the user has used.  A device the user has used (class, OS and
- * browser all seen) makes a new place cheaper: it is how a trip looks, and
- * an attacker rarely has both the victim's device and a far-away address.
- * A network the user has used makes a new device cheaper: it is how a new
- * phone at home looks.  What stays expensive is a new network in a known
- * place with a known device, the pattern of a targeted takeover.
+ * The chains are not independent.  A new location usually brings new
+ * networks with it (a hotel's, a local carrier's), so a new network is
+ * counted only in a location the user has used.  A known user agent
+ * (device class, OS and browser all seen) makes a new location cheaper:
+ * that is how a trip looks.  A wide network the user has used makes a new
+ * device cheaper: that is how a new phone at home looks.  What stays
+ * expensive is a new network in a known location with a known user agent,
+ * the pattern of a targeted takeover from the victim's city.
+ *
+ * NOTE: a user agent is easy to copy.  An attacker abroad who sends the
+ * victim's browser, OS and device class pays half the novelty of the new
+ * location, like a traveller.
  */
 static double
 novelty(const LaModel *m, const LaLogin *login)
@@ -220,23 +224,30 @@ la_risk(const LaModel *m, const LaLogin *login)
 }
 
 /*
+ * Margin, in nats, that keeps the logistic's rounding from changing a
+ * decision of la_score_may_exceed(), and the distance from 0 and 1 within
+ * which a threshold always takes the full path, where the margin would be
+ * smaller than a double's rounding in the score.
+ */
+#define BOUND_MARGIN_NATS 0.001
+#define BOUND_EDGE 1e-6
+
+/*
  * Return false when the login's score cannot exceed threshold: when even
  * the SVM's largest share (SVM_WEIGHT * SVM_CLAMP nats) cannot lift its
  * novelty there.  The trigger then skips the kernel sum, which is most of
- * the cost of scoring, for the many logins that have nothing new.  The
- * decision stays the one la_score() would give: a margin of 0.001 nats
- * covers the rounding of the logistic, and thresholds within 1e-6 of 0 or
- * 1 always take the full path.
+ * the cost of scoring, for the many logins that have nothing new, and its
+ * decision stays the one la_score() would give.
  */
 bool
 la_score_may_exceed(const LaModel *m, const LaLogin *login, double threshold)
 {
 	double		threshold_risk;
 
-	if (!(threshold > 1e-6 && threshold < 1.0 - 1e-6))
+	if (!(threshold > BOUND_EDGE && threshold < 1.0 - BOUND_EDGE))
 		return true;
 	threshold_risk = RISK_MIDPOINT + RISK_SCALE * log(threshold / (1.0 - threshold));
-	return novelty(m, login) + SVM_WEIGHT * SVM_CLAMP > threshold_risk - 0.001;
+	return novelty(m, login) + SVM_WEIGHT * SVM_CLAMP > threshold_risk - BOUND_MARGIN_NATS;
 }
 
 double
@@ -355,10 +366,11 @@ la_explain(const LaModel *m, const LaLogin *login)
 		LA_COUNTRY, LA_REGION, LA_CITY, LA_BROWSER, LA_OS, LA_DEVICE,
 		LA_WIDE_NETWORK, LA_NETWORK
 	};
-	Datum		items[LA_NUM_FIELDS + 4];
+	/* one per field of order, hour, coordinates, and three weighing notes */
+	Datum		items[lengthof(order) + 5];
 	int			n = 0;
 	char	   *s;
-	bool		place_new = chain_novelty(m, login, chain_location, lengthof(chain_location)) > 0.0;
+	bool		location_new = chain_novelty(m, login, chain_location, lengthof(chain_location)) > 0.0;
 	bool		device_new = chain_novelty(m, login, chain_device, lengthof(chain_device)) > 0.0;
 
 	for (int i = 0; i < lengthof(order); i++)
@@ -383,8 +395,10 @@ la_explain(const LaModel *m, const LaLogin *login)
 		items[n++] = CStringGetTextDatum(s);
 
 	/* how the chains weighed each other in the score (see novelty()) */
-	if (place_new && !device_new)
-		items[n++] = CStringGetTextDatum(psprintf("new place counted at %.0f%%: device class, OS and browser all used before",
+	if (location_new && chain_novelty(m, login, chain_network, lengthof(chain_network)) > 0.0)
+		items[n++] = CStringGetTextDatum("new network not counted: the location is new");
+	if (location_new && !device_new)
+		items[n++] = CStringGetTextDatum(psprintf("new location counted at %.0f%%: device class, OS and browser all used before",
 												  100.0 * KNOWN_DEVICE_PLACE_SHARE));
 	if (device_new && !is_new(m, login, LA_WIDE_NETWORK))
 		items[n++] = CStringGetTextDatum(psprintf("new device counted at %.0f%%: wide network used before",

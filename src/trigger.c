@@ -139,7 +139,8 @@ typedef struct Verdict
 	bool		failed;
 	char	   *error;
 	bool		has_model;
-	double		score;
+	bool		below;			/* novelty alone showed score <= threshold */
+	double		score;			/* set unless below */
 	Datum		reasons;		/* text[], or 0 */
 } Verdict;
 
@@ -674,8 +675,7 @@ score_login(TriggerData *trigdata, TriggerConfig *cfg, LoginRow *row, Verdict *v
 		return;
 	if (!la_score_may_exceed(model, &row->login, config_threshold(cfg)))
 	{
-		/* an upper bound at or below the threshold: no alert, nothing stored */
-		v->score = config_threshold(cfg);
+		v->below = true;
 		return;
 	}
 	v->score = la_score(model, &row->login);
@@ -970,7 +970,7 @@ la_check_login(PG_FUNCTION_ARGS)
 	else
 	{
 		stat_scored++;
-		alert = v.score > config_threshold(&cfg);
+		alert = !v.below && v.score > config_threshold(&cfg);
 	}
 	if (!alert)
 		return PointerGetDatum(NULL);

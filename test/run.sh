@@ -209,6 +209,7 @@ run_mailer_tests()
 	log=$work/mailer.log
 	# As root the mailer tests start a cluster of their own, so that they can
 	# also restart PostgreSQL under the mailer; otherwise they use this run's
+	# cluster
 	local environment=(env)
 	if [ "$(id -u)" = 0 ]; then
 		environment=(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE)

@@ -372,7 +372,7 @@ def render_figures(context, keys, results):
             keys, results, lambda k: results[k].get("at_default"))))
         out.append("")
 
-    out.append("## Compared at every operating point")
+    out.append("## Compared at %d false-positive rates" % len(COMPARE_FPRS))
     out.append("")
     out.append("Detection rate at each false-positive rate; a login alarms when its score "
                "is strictly above the threshold that gives that rate.")

@@ -31,7 +31,11 @@ HISTORY_COLUMNS = ("login_id", "user_id", "ts", "ip", "country", "region", "city
 
 
 def parse_ts(text):
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    """Parse an ISO 8601 time with a zone into UTC (a time without one is UTC)."""
+    ts = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if ts.tzinfo is None:
+        return ts.replace(tzinfo=datetime.timezone.utc)
+    return ts.astimezone(datetime.timezone.utc)
 
 
 def day_starts(test_rows):

@@ -36,8 +36,9 @@ with_database()
 }
 
 score_table="(user_id text, probe int, score_bytes text, PRIMARY KEY (user_id, probe))"
-if [ "$1" = --scores ]; then
-	version=$2
+usage="usage: make_fixture.sh [--scores] VERSION"
+if [ "${1:?$usage}" = --scores ]; then
+	version=${2:?$usage}
 	out=$here/scores_$version.sql
 	{
 		echo "-- Written by make_fixture.sh --scores $version: the $version library's scores of"
@@ -47,7 +48,7 @@ if [ "$1" = --scores ]; then
 			$(score_inserts current_scores "m.model_text::login_anomaly.model")
 			FROM fixture_models m, probes p ORDER BY m.user_id, p.probe;
 		SQL
-	} >"$out"
+	} >"$out.tmp"
 else
 	version=$1
 	out=$here/fixture_$version.sql
@@ -63,6 +64,8 @@ else
 			$(score_inserts fixture_scores m.model)
 			FROM login_anomaly.models m, probes p ORDER BY m.user_id, p.probe;
 		SQL
-	} >"$out"
+	} >"$out.tmp"
 fi
+# written whole or not at all: a failed psql leaves the old file
+mv "$out.tmp" "$out"
 echo "wrote $out"
