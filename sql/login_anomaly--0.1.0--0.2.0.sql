@@ -2,15 +2,15 @@
 \echo Use "ALTER EXTENSION login_anomaly UPDATE TO '0.2.0'" to load this file. \quit
 
 /*
- * Scores change with the 0.2.0 library, on purpose; stored models do not.
- * A new network counts only in a place the user has used, a known device
- * makes a new place count 0.5 of its novelty, a known wide network makes a
- * new device count 0.2, a new country is priced by the user's first visits
- * to countries, and the risk maps to the score with midpoint 2.9 nats and
- * scale 1.5 instead of 12 and 3 (README, "How the score works").  The
- * default threshold 0.8 now stands for about 5.0 nats instead of 16:
- * review a threshold set by hand in a trigger argument or in
- * login_anomaly.threshold.
+ * Scores change with the 0.2.0 library, on purpose, and stored models do
+ * not.  A new network counts only in a location the user has used.  A
+ * known user agent makes a new location count 0.5 of its novelty, and a
+ * known wide network makes a new device count 0.2.  A new country is
+ * priced by the user's first visits to countries.  The risk maps to the
+ * score with midpoint 2.9 nats and scale 1.5 instead of 12 and 3 (README,
+ * "How the score works"), so the default threshold 0.8 now stands for
+ * about 5.0 nats instead of 16.  Review any threshold set by hand in a
+ * trigger argument or in login_anomaly.threshold.
  */
 
 /*
