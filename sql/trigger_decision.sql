@@ -108,8 +108,8 @@ INSERT INTO dec_exact (user_id, ts, ip, country, region, city, user_agent, lat, 
 SELECT ip, city FROM login_anomaly.alerts WHERE login_table = 'dec_exact'::regclass ORDER BY ip;
 
 -- A login with nothing new, at an hour and a place far from every usual
--- one, whose only evidence is the SVM's: with the threshold at its exact
--- score it does not alert, and with the threshold 1e-9 lower it does
+-- one, has only the SVM's evidence.  With the threshold at its exact score
+-- it does not alert.  With the threshold 1e-9 lower it does.
 SELECT round(login_anomaly.score('dec_desk', '2024-03-01 03:00+00', '198.51.100.11', 'US', 'NY', 'New York',
              'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/121.0.0.0 Safari/537.36',
              -45.0, 170.0)::numeric, 4) AS far_score;

@@ -225,8 +225,8 @@ la_risk(const LaModel *m, const LaLogin *login)
 
 /*
  * Margin, in nats, that keeps the logistic's rounding from changing a
- * decision of la_score_may_exceed(), and the distance from 0 and 1 within
- * which a threshold always takes the full path, where the margin would be
+ * decision of la_score_may_exceed().  Thresholds closer than BOUND_EDGE to
+ * 0 or 1 always take the full path, because there the margin would be
  * smaller than a double's rounding in the score.
  */
 #define BOUND_MARGIN_NATS 0.001

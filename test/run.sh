@@ -207,9 +207,8 @@ run_mailer_tests()
 	fi
 	section "test/mailer/run_tests.sh"
 	log=$work/mailer.log
-	# As root the mailer tests start a cluster of their own, so that they can
-	# also restart PostgreSQL under the mailer; otherwise they use this run's
-	# cluster
+	# As root the mailer tests start a cluster of their own, so they can also
+	# restart PostgreSQL under the mailer.  Otherwise they use this run's.
 	local environment=(env)
 	if [ "$(id -u)" = 0 ]; then
 		environment=(env -u PGHOST -u PGPORT -u PGUSER -u PGDATABASE)

@@ -8,8 +8,8 @@
 #
 # Models stored by the 0.1.0 library (lib/upgrade/fixture_0.1.0.sql) must
 # decode to the same bytes and score as that library scored them, unless
-# lib/upgrade/scores_VERSION.sql for the default version says otherwise: a
-# change of score is then deliberate, and comes with that file (written by
+# lib/upgrade/scores_VERSION.sql exists for the default version.  Such a
+# change of score is deliberate and comes with that file (written by
 # make_fixture.sh --scores) and a note in the update script.  0.2.0 changed
 # how the novelty chains combine, the country's novelty rate and the
 # risk-to-score mapping.
