@@ -36,6 +36,12 @@ MAILER_OBJS = $(addprefix src/mailer/,main.o config.o db.o message.o smtp.o log.
 
 all: $(MAILER)
 
+# PGXS tracks header dependencies only in a server built with
+# --enable-depend, so a changed header would leave stale objects (an
+# inline function moved to a header then fails to load).  The bitcode
+# files for JIT inlining go stale the same way.
+$(OBJS) $(OBJS:.o=.bc): $(wildcard src/*.h)
+
 $(MAILER_OBJS): src/mailer/mailer.h
 $(MAILER_OBJS): override CPPFLAGS := -I$(includedir) $(CPPFLAGS)
 

@@ -451,49 +451,6 @@ la_login_to_sv(const LaLogin *login, LaSupportVector *sv)
 }
 
 /*
- * Squared distance between a support vector and a login in the weighted
- * feature space.  It equals the squared Euclidean distance between the
- * sparse vectors that train.c gives libsvm, so scoring with it matches
- * libsvm's own RBF kernel without building those vectors.
- */
-double
-la_login_distance(const double *weights, const LaSupportVector *sv,
-				  const LaLogin *login)
-{
-	double		d = 0.0;
-
-	for (int f = 0; f < LA_NUM_FIELDS; f++)
-	{
-		if (sv->hash[f] != login->hash[f])
-			d += weights[f];
-	}
-
-	if (sv->has_ts && login->has_ts)
-	{
-		double		dot = sv->hour_xy[0] * login->hour_xy[0] +
-			sv->hour_xy[1] * login->hour_xy[1];
-
-		d += weights[LA_W_HOUR] * (2.0 - 2.0 * dot) / 4.0;
-	}
-	else if (sv->has_ts != login->has_ts)
-		d += weights[LA_W_HOUR] / 4.0;
-
-	if (sv->has_place && login->has_place)
-	{
-		double		dot = sv->place_xyz[0] * login->place_xyz[0] +
-			sv->place_xyz[1] * login->place_xyz[1] +
-			sv->place_xyz[2] * login->place_xyz[2];
-
-		d += weights[LA_W_PLACE] * (2.0 - 2.0 * dot) / 4.0;
-	}
-	else if (sv->has_place != login->has_place)
-		d += weights[LA_W_PLACE] / 4.0;
-
-	/* rounding can leave a tiny negative for identical points */
-	return d > 0.0 ? d : 0.0;
-}
-
-/*
  * Parse a weight specification such as "country=1, browser=0.5" into
  * weights.  Fields not named keep the value already there.  Returns NULL on
  * success, or a message naming the bad item, so that a setting's check hook

@@ -100,6 +100,8 @@ typedef struct LaFieldSummary
 	uint32		other_count;	/* logins whose value was not kept */
 	uint32		singletons;		/* values seen exactly once, kept or not */
 	LaSeenValue *values;		/* most frequent first */
+	uint32	   *hashes;			/* the values' hashes in the same order, for
+								 * a fast search; NULL when not built */
 } LaFieldSummary;
 
 /* A decoded model; see model.c for the stored format */
@@ -146,8 +148,6 @@ extern void la_set_field(LaLogin *login, LaField field, const char *value, int l
 extern bool la_parse_address(const char *s, Datum *result);
 extern void la_hour_point(double hour, double *xy);
 extern void la_place_point(double lat, double lon, double *xyz);
-extern double la_login_distance(const double *weights, const LaSupportVector *sv,
-								const LaLogin *login);
 extern void la_login_to_sv(const LaLogin *login, LaSupportVector *sv);
 extern char *la_parse_weights(const char *spec, double *weights);
 extern char *la_format_weights(const double *weights);
@@ -175,5 +175,49 @@ extern void la_model_cache_init(void);
 
 /* trigger.c */
 extern void la_trigger_cache_init(void);
+
+/*
+ * Squared distance between a support vector and a login in the weighted
+ * feature space.  It equals the squared Euclidean distance between the
+ * sparse vectors that train.c gives libsvm, so scoring with it matches
+ * libsvm's own RBF kernel without building those vectors.  Inline, since
+ * the kernel sum calls it once per support vector of every login scored.
+ */
+static inline double
+la_login_distance(const double *weights, const LaSupportVector *sv,
+				  const LaLogin *login)
+{
+	double		d = 0.0;
+
+	for (int f = 0; f < LA_NUM_FIELDS; f++)
+	{
+		if (sv->hash[f] != login->hash[f])
+			d += weights[f];
+	}
+
+	if (sv->has_ts && login->has_ts)
+	{
+		double		dot = sv->hour_xy[0] * login->hour_xy[0] +
+			sv->hour_xy[1] * login->hour_xy[1];
+
+		d += weights[LA_W_HOUR] * (2.0 - 2.0 * dot) / 4.0;
+	}
+	else if (sv->has_ts != login->has_ts)
+		d += weights[LA_W_HOUR] / 4.0;
+
+	if (sv->has_place && login->has_place)
+	{
+		double		dot = sv->place_xyz[0] * login->place_xyz[0] +
+			sv->place_xyz[1] * login->place_xyz[1] +
+			sv->place_xyz[2] * login->place_xyz[2];
+
+		d += weights[LA_W_PLACE] * (2.0 - 2.0 * dot) / 4.0;
+	}
+	else if (sv->has_place != login->has_place)
+		d += weights[LA_W_PLACE] / 4.0;
+
+	/* rounding can leave a tiny negative for identical points */
+	return d > 0.0 ? d : 0.0;
+}
 
 #endif							/* LOGIN_ANOMALY_H */
