@@ -215,12 +215,19 @@ novelty(const LaModel *m, const LaLogin *login)
 	double		location = chain_novelty(m, login, chain_location, lengthof(chain_location));
 	double		network = 0.0;
 	double		device = chain_novelty(m, login, chain_device, lengthof(chain_device));
+	bool		wide_known = !is_new(m, login, LA_WIDE_NETWORK);
 
+	/* the network chain without looking up the wide network again */
 	if (location == 0.0)
-		network = chain_novelty(m, login, chain_network, lengthof(chain_network));
+	{
+		if (!wide_known)
+			network = -log(la_novelty_rate(m, LA_WIDE_NETWORK));
+		else if (is_new(m, login, LA_NETWORK))
+			network = -log(la_novelty_rate(m, LA_NETWORK));
+	}
 	if (device == 0.0)
 		location *= KNOWN_DEVICE_PLACE_SHARE;
-	if (!is_new(m, login, LA_WIDE_NETWORK))
+	if (wide_known)
 		device *= KNOWN_NETWORK_DEVICE_SHARE;
 	return location + network + device;
 }

@@ -118,6 +118,8 @@ def render(r):
         ("train_model aggregate, features() inline, serial", tr["aggregate"]),
         ("train_model aggregate over stored feature vectors, serial", tr["aggregate_stored_features"]),
         ("features() alone over the history", tr["features_only"]),
+        ("count(features()) in the aggregate's plan (GROUP BY user_id over its index): "
+         "reading and encoding, no training", tr["scan_encode_grouped"]),
         ("train('bench.logins') into login_anomaly.models", tr["train_function"]),
         ("libsvm floor: svm_train only, same vectors (libsvm_floor.c)", floor["train"]),
         ("naive Python path: fetch, OneClassSVM per user, write pickles", tr["naive_python"]),
@@ -180,6 +182,8 @@ def render(r):
                       ("score_model", "score(m.model, features(...)) with the JOIN"),
                       ("score_user", "score(user_id, ...), warm per-backend cache")):
         add("| %s | %s | %.2f µs |" % (name, spread(sc[key]), sc[key + "_us"]))
+    add("| score(m.model, features(...)), first run in a new session | | %.2f µs |"
+        % sc["score_model_first_run_us"])
     add("| score(user_id, ...), first run in a new session | | %.2f µs |" % sc["score_user_first_run_us"])
     add("| libsvm svm_predict_values per vector (libsvm_floor.c) | %s | %.2f µs |"
         % (spread(floor["predict"]), floor["predict_per_vector_us"]))
