@@ -106,6 +106,29 @@ SELECT count(*) FILTER (WHERE login_anomaly.score(v.model, fv) = s.score) AS sam
 FROM cache_variants v JOIN cache_variant_scores s USING (i), cache_login
 WHERE i <= 10 OR i > 4190;
 
+-- The session's table keeps each model's stored bytes and its decoded
+-- form in a context of its own, never the decompressed bytes, which are
+-- the call's.  300 variants of the wide model, compressed in the row
+-- (STORAGE MAIN), are scored in a new session.  The table's context then
+-- uses about one allocator chunk per model for the stored bytes (2.4 kB
+-- rounded up to 4 kB), under 5,000 bytes.  A decompressed copy would add
+-- 4 kB a model, a decoded model more
+\c
+CREATE TABLE cache_compressed (i int, model login_anomaly.model);
+ALTER TABLE cache_compressed ALTER COLUMN model SET STORAGE MAIN;
+INSERT INTO cache_compressed
+WITH t AS (SELECT model::text::jsonb AS j FROM cache_models WHERE name = 'trained')
+SELECT i, jsonb_set(j, '{rho}', to_jsonb((j ->> 'rho')::float8 * (1 + i * 1e-4)))::text::login_anomaly.model
+FROM t, generate_series(1, 300) i;
+SELECT bool_and(pg_column_size(model) BETWEEN 2048 AND 4000) AS compressed_to_2_to_4_kb,
+       bool_and(pg_column_size(model) < (login_anomaly.model_info(model)).size_bytes) AS compressed
+FROM cache_compressed;
+SELECT count(login_anomaly.score(model, fv)) FROM cache_compressed, cache_login;
+SELECT (SELECT sum(used_bytes) FROM pg_backend_memory_contexts
+        WHERE name = 'login_anomaly decoded models') / 300 < 5000 AS stored_bytes_only,
+       (SELECT count(*) FROM pg_backend_memory_contexts
+        WHERE name = 'login_anomaly decoded model') AS models_decoded;
+
 DROP TABLE cache_logins, cache_models, cache_login, cache_scores, cache_toasted,
-  cache_variants, cache_variant_scores;
+  cache_variants, cache_variant_scores, cache_compressed;
 DELETE FROM login_anomaly.models WHERE user_id LIKE 'cache\_%';

@@ -505,8 +505,10 @@ table_lookup(ModelTable *table, MemoryContext parent, Datum datum, const StoredF
 {
 	DecodedModel *entry;
 	StoredForm	copy;
+	struct varlena *raw;
+	MemoryContext model_context;
 	MemoryContext old;
-	LaModel    *model;
+	LaModel    *volatile model;
 	bool		found;
 
 	if (table->models == NULL || hash_get_num_entries(table->models) >= DECODED_MODELS_MAX)
@@ -533,9 +535,29 @@ table_lookup(ModelTable *table, MemoryContext parent, Datum datum, const StoredF
 	if (entry != NULL)
 		return entry->model;
 
-	/* decode first, so that an invalid model leaves no entry */
-	old = MemoryContextSwitchTo(table->context);
-	model = la_model_decode(PG_DETOAST_DATUM_PACKED(datum));
+	/*
+	 * Decode first, so that an invalid model leaves no entry, and into a
+	 * context of its own, so that it leaves no memory either: the session's
+	 * table lives as long as the backend.  The decompressed bytes are the
+	 * caller's, freed with the call.
+	 */
+	raw = PG_DETOAST_DATUM_PACKED(datum);
+	model_context = AllocSetContextCreate(table->context, "login_anomaly decoded model",
+										  ALLOCSET_SMALL_SIZES);
+	old = MemoryContextSwitchTo(model_context);
+	PG_TRY();
+	{
+		model = la_model_decode(raw);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(model_context);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(table->context);
 	copy.size = key->size;
 	copy.bytes = memcpy(palloc(key->size), key->bytes, key->size);
 	entry = hash_search(table->models, &copy, HASH_ENTER, &found);
