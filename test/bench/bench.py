@@ -47,7 +47,7 @@ FEATURES_T = "login_anomaly.features(t.ts, t.ip, t.country, t.region, t.city, t.
 
 # Sizes and repetitions; --quick keeps the run under about 3 minutes.
 FULL = dict(users=2000, history_days=125, test_days=25, test_logins=50000,
-            train_reps=5, naive_reps=3, parallel_reps=5, score_reps=5,
+            train_reps=5, naive_reps=3, parallel_reps=5, score_reps=7,
             pgbench_seconds=20, pgbench_reps=3, bulk_logins=100000, bulk_reps=5,
             memory_scores=1000000, uap_runs=5)
 QUICK = dict(users=500, history_days=125, test_days=25, test_logins=10000,
@@ -85,6 +85,27 @@ def run_sql(conn, sql, args=None):
         if cur.description is not None:
             return cur.fetchall()
     return None
+
+
+def interleaved(conn, queries, reps, also=None):
+    """Time each of queries (name -> sql) once per round, for reps rounds.
+
+    Round-robin, so that a noisy moment of the machine falls on every query
+    alike rather than on one query's block of runs; also() runs once per
+    round after the queries (the libsvm floor).  Each query runs once
+    untimed first.  Returns name -> list of seconds.
+    """
+    for sql in queries.values():
+        run_sql(conn, sql)
+    seconds = collections.defaultdict(list)
+    for _ in range(reps):
+        for name, sql in queries.items():
+            started = time.perf_counter()
+            run_sql(conn, sql)
+            seconds[name].append(time.perf_counter() - started)
+        if also is not None:
+            also()
+    return seconds
 
 
 def timed(conn, sql, reps, setup=(), warmup=0):
@@ -172,9 +193,17 @@ SERIAL = ("SET max_parallel_workers_per_gather = 0",)
 
 
 def measure_training(conn, cfg, build, work):
-    log("training: extension")
+    log("training: the aggregate, round by round with the libsvm floor")
     res = {}
-    res["aggregate"] = summary(timed(conn, TRAIN_AGG, cfg["train_reps"], SERIAL, warmup=1))
+    floor = prepare_floor(conn, cfg, build, work)
+    floor_train = []
+    run_sql(conn, SERIAL[0])
+    agg = interleaved(conn, {"aggregate": TRAIN_AGG}, cfg["train_reps"],
+                      also=lambda: floor_train.append(floor_once(floor)[0]))
+    res["aggregate"] = summary(agg["aggregate"])
+    floor["train"] = summary(floor_train)
+    res["floor"] = floor
+    log("training: the other forms")
     run_sql(conn, "CREATE TABLE bench.stored_features AS SELECT login_id, user_id, %s AS f "
             "FROM bench.logins" % FEATURES)
     run_sql(conn, "ANALYZE bench.stored_features")
@@ -191,9 +220,6 @@ def measure_training(conn, cfg, build, work):
     run_sql(conn, "RESET enable_hashagg")
     res["train_function"] = summary(timed(
         conn, "SELECT login_anomaly.train('bench.logins')", cfg["train_reps"]))
-
-    log("training: libsvm floor")
-    res["floor"] = measure_floor(conn, cfg, build, work)
 
     log("training: naive Python path")
     naive = []
@@ -213,8 +239,12 @@ def measure_training(conn, cfg, build, work):
     return res
 
 
-def measure_floor(conn, cfg, build, work):
-    """Export the extension's vectors, train and predict with libsvm directly."""
+def prepare_floor(conn, cfg, build, work):
+    """Export the extension's vectors and check that libsvm finds its models.
+
+    Returns what floor_once() needs; the timings are taken there, one run of
+    libsvm_floor (all users trained, all test logins predicted) at a time.
+    """
     weights = floor_vectors.parse_weights(run_sql(conn, "SHOW login_anomaly.weights")[0][0])
     nu, gamma, max_logins = run_sql(conn, """
         SELECT current_setting('login_anomaly.nu')::float8,
@@ -243,13 +273,10 @@ def measure_floor(conn, cfg, build, work):
     path = os.path.join(work, "floor.bin")
     floor_vectors.write_floor_file(path, problems, gamma, SVM_CACHE_MB, SVM_EPS, SVM_SHRINKING)
 
-    models_path = os.path.join(work, "floor_models.txt")
-    out = subprocess.run([os.path.join(build, "libsvm_floor"), path, str(cfg["train_reps"]),
-                          models_path], check=True, capture_output=True, text=True).stdout
-    figures = collections.defaultdict(list)
-    for line in out.splitlines():
-        name, _, value = line.partition(" ")
-        figures[name].append(float(value))
+    floor = {"binary": os.path.join(build, "libsvm_floor"), "input": path,
+             "models": os.path.join(work, "floor_models.txt")}
+    figures = run_floor(floor)
+    models_path = floor["models"]
 
     # Check the vectors: libsvm must find the extension's models again.
     ext = {user: (rho, nsv) for user, rho, nsv in run_sql(conn, """
@@ -276,13 +303,26 @@ def measure_floor(conn, cfg, build, work):
         "rho within 1%% (worst %(worst_rho_rel_diff).2g), %(nsv_within_10pct)d its "
         "support vector count within 10%%" % check)
 
-    test_vectors = int(figures["test_vectors"][0])
-    return {"train": summary(figures["train_seconds"]),
-            "predict": summary(figures["predict_seconds"]),
-            "predict_per_vector_us": 1e6 * statistics.median(figures["predict_seconds"]) / test_vectors,
-            "train_vectors": int(figures["train_vectors"][0]),
-            "test_vectors": test_vectors, "check": check,
-            "nu": nu, "gamma": gamma, "max_training_logins": max_logins}
+    floor.update({"train_vectors": int(figures["train_vectors"][0]),
+                  "test_vectors": int(figures["test_vectors"][0]), "check": check,
+                  "nu": nu, "gamma": gamma, "max_training_logins": max_logins})
+    return floor
+
+
+def run_floor(floor):
+    out = subprocess.run([floor["binary"], floor["input"], "1", floor["models"]],
+                         check=True, capture_output=True, text=True).stdout
+    figures = collections.defaultdict(list)
+    for line in out.splitlines():
+        name, _, value = line.partition(" ")
+        figures[name].append(float(value))
+    return figures
+
+
+def floor_once(floor):
+    """One run of libsvm_floor: (seconds training, seconds predicting)."""
+    figures = run_floor(floor)
+    return figures["train_seconds"][0], figures["predict_seconds"][0]
 
 
 # ---------------------------------------------------------------- parallel
@@ -375,8 +415,8 @@ def measure_parallel(conn, cfg):
 
 # ---------------------------------------------------------------- scoring
 
-def measure_scoring(conn, cfg):
-    log("scoring")
+def measure_scoring(conn, cfg, floor):
+    log("scoring, round by round with the libsvm floor's prediction")
     reps = cfg["score_reps"]
     n = run_sql(conn, "SELECT count(*) FROM bench.test_logins t "
                       "JOIN login_anomaly.models m USING (user_id)")[0][0]
@@ -399,10 +439,13 @@ def measure_scoring(conn, cfg):
         c.close()
     c = connect()
     run_sql(c, SERIAL[0])
-    for name, sql in queries.items():
-        seconds = timed(c, sql, reps, warmup=1)
-        res[name] = summary(seconds)
-        res[name + "_us"] = 1e6 * statistics.median(seconds) / n
+    predict = []
+    seconds = interleaved(c, queries, reps, also=lambda: predict.append(floor_once(floor)[1]))
+    for name in queries:
+        res[name] = summary(seconds[name])
+        res[name + "_us"] = 1e6 * statistics.median(seconds[name]) / n
+    floor["predict"] = summary(predict)
+    floor["predict_per_vector_us"] = 1e6 * statistics.median(predict) / floor["test_vectors"]
     res["score_user_first_run_us"] = 1e6 * first["score_user"] / n
     res["score_model_first_run_us"] = 1e6 * first["score_model"] / n
     c.close()
@@ -633,7 +676,7 @@ def main():
     run_sql(conn, "SELECT login_anomaly.train('bench.logins')")
     results["training"] = measure_training(conn, cfg, args.build, args.work)
     results["parallel"] = measure_parallel(conn, cfg)
-    results["scoring"] = measure_scoring(conn, cfg)
+    results["scoring"] = measure_scoring(conn, cfg, results["training"]["floor"])
     floor = results["training"]["floor"]["predict_per_vector_us"]
     sc = results["scoring"]
     sc["floor_us"] = floor + sc["features_us"]
