@@ -160,9 +160,10 @@ FROM (SELECT login_anomaly.train_model(
       FROM train_long) t, login_anomaly.model_info(m) i;
 RESET login_anomaly.max_training_logins;
 
--- A parallel plan gives the same models as a serial one.  20 users have
--- 200 logins each, with two usual places and browsers each, so the models
--- have several support vectors
+-- The README's recipe for training on all cores, a table hash-partitioned
+-- by user_id with partitionwise aggregation, gives the same models as a
+-- serial plan.  20 users have 200 logins each, with two usual places and
+-- browsers each, so the models have several support vectors
 CREATE TABLE train_big AS
 SELECT 'train_p' || lpad(u::text, 2, '0') AS user_id,
        '2024-01-01 00:00+00'::timestamptz + i * interval '24 hours'
@@ -177,6 +178,11 @@ SELECT 'train_p' || lpad(u::text, 2, '0') AS user_id,
        END AS user_agent
 FROM generate_series(1, 20) u, generate_series(1, 200) i;
 ANALYZE train_big;
+CREATE TABLE train_big_parts (LIKE train_big) PARTITION BY HASH (user_id);
+CREATE TABLE train_big_part0 PARTITION OF train_big_parts FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE train_big_part1 PARTITION OF train_big_parts FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO train_big_parts SELECT * FROM train_big;
+ANALYZE train_big_parts;
 
 -- Probe logins: usual, half usual, and foreign
 CREATE TABLE train_probes AS
@@ -197,25 +203,62 @@ SELECT user_id, login_anomaly.train_model(
          login_anomaly.features(ts, ip, country, region, city, user_agent)) AS m
 FROM train_big GROUP BY user_id;
 
--- The parallel plan: partial aggregates in two workers, combined by the
--- leader, which does not scan the table itself
+-- The parallel plan: each partition's complete aggregate, final function
+-- and so libsvm included, in a worker of its own.  train_model has no
+-- partial aggregation on purpose: PostgreSQL runs the final function of a
+-- partial aggregate in the leader alone, so partial aggregates (Partial
+-- HashAggregate or Partial GroupAggregate) must not appear
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
 SET min_parallel_table_scan_size = 0;
 SET max_parallel_workers_per_gather = 2;
+SET enable_partitionwise_aggregate = on;
 SET parallel_leader_participation = off;
 EXPLAIN (COSTS OFF)
 SELECT user_id, login_anomaly.train_model(
          login_anomaly.features(ts, ip, country, region, city, user_agent)) AS m
-FROM train_big GROUP BY user_id;
+FROM train_big_parts GROUP BY user_id;
 CREATE TABLE train_parallel AS
 SELECT user_id, login_anomaly.train_model(
          login_anomaly.features(ts, ip, country, region, city, user_agent)) AS m
-FROM train_big GROUP BY user_id;
+FROM train_big_parts GROUP BY user_id;
+
+-- With a thousand users a partition, version 0.1.0's train_model, which
+-- had partial aggregation, got partial aggregates within each partition
+-- (training in the leader alone).  The plan is only explained here
+CREATE TABLE train_many_parts (user_id text, ts timestamptz, ip inet, country text,
+                               region text, city text, user_agent text)
+  PARTITION BY HASH (user_id);
+CREATE TABLE train_many_part0 PARTITION OF train_many_parts FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+CREATE TABLE train_many_part1 PARTITION OF train_many_parts FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+INSERT INTO train_many_parts
+SELECT 'train_m' || (i % 2000), '2024-01-01'::timestamptz + i * interval '1 minute',
+       ('10.0.' || (i % 7) || '.1')::inet, 'US', 'NY', 'New York',
+       'Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0'
+FROM generate_series(1, 130000) i;
+ANALYZE train_many_parts;
+CREATE FUNCTION pg_temp.plan_nodes(query text, node text) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+  line text;
+  n bigint := 0;
+BEGIN
+  FOR line IN EXECUTE 'EXPLAIN (COSTS OFF) ' || query LOOP
+    IF line LIKE '%' || node || '%' THEN
+      n := n + 1;
+    END IF;
+  END LOOP;
+  RETURN n;
+END $$;
+SELECT pg_temp.plan_nodes(q, 'Partial') AS partial_aggregates,
+       pg_temp.plan_nodes(q, 'Parallel Append') AS parallel_appends
+FROM (VALUES ('SELECT user_id, login_anomaly.train_model(login_anomaly.features('
+              'ts, ip, country, region, city, user_agent)) FROM train_many_parts GROUP BY user_id')) v(q);
 RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
+RESET enable_partitionwise_aggregate;
 RESET parallel_leader_participation;
 
 -- Both have every user with all 200 logins and the same summary of values
@@ -241,7 +284,8 @@ FROM train_serial s, train_probes WHERE s.user_id = 'train_p01' ORDER BY probe;
 
 -- Clean up
 DELETE FROM login_anomaly.models WHERE user_id LIKE 'train\_%';
-DROP TABLE train_logins, train_renamed, train_short, train_long, train_big,
+DROP TABLE train_logins, train_renamed, train_short, train_long, train_big, train_big_parts,
+  train_many_parts,
   train_probes, train_serial, train_parallel;
 
 -- A weights argument applies to that training only: the caller's setting

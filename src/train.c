@@ -6,9 +6,15 @@
  *
  * The state keeps at most twice max_training_logins logins; when it fills,
  * only the most recent max_training_logins are kept, so memory and training
- * time are bounded whatever the history.  The state can be serialized, so
- * the aggregate runs in parallel plans; combine refuses states built with
- * different parameters.
+ * time are bounded whatever the history.
+ *
+ * Since version 0.2.0 the aggregate has no partial aggregation.
+ * PostgreSQL runs a partial aggregate's final function, where libsvm
+ * trains, in the leader alone.  Offering it also made the planner split
+ * hash partitions into partial aggregates instead of training each in a
+ * worker (see the update script).  The combine, serialize and deserialize
+ * functions below stay for version 0.1.0's declaration; combine refuses
+ * states built with different parameters.
  *
  * libsvm allocates with malloc and C++ new, outside PostgreSQL's memory
  * contexts.  Its model is freed in a PG_FINALLY block, so an error while

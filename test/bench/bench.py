@@ -373,7 +373,7 @@ def measure_parallel(conn, cfg):
     recipes = [
         ("serial GROUP BY (max_parallel_workers_per_gather = 0)",
          agg_on % "bench.logins", RESET + SERIAL),
-        ("plain parallel plan, partial aggregates and combine",
+        ("plain parallel plan: workers scan, the leader trains",
          agg_on % "bench.logins", RESET + PARALLEL_ON),
         ("hash-partitioned by user_id, 2 partitions, partitionwise aggregate",
          agg_on % "bench.logins_p2", RESET + PARALLEL_ON + ("SET enable_partitionwise_aggregate = on",)),

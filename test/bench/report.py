@@ -153,14 +153,15 @@ def render(r):
         add("| %s | %s | %.2fx | %s |" % (rec["recipe"], spread(rec["seconds"]), rec["speedup"],
                                            "yes" if rec["workers_in_plan"] else "no"))
     add("")
-    add("Settings of the planned recipes: `%s`. In the plain parallel plan "
-        "(partial aggregates), PostgreSQL 15 runs the final function, where libsvm "
-        "trains, in the leader only, so only the encoding and the transition run in the "
-        "workers. With partitionwise aggregation the plan is a Parallel Append of one "
-        "complete HashAggregate per partition, so each partition's training, final "
-        "function included, runs in one process; more partitions than processes balance "
-        "the load better. The load average in the machine table shows how much else "
-        "ran on the machine; the parallel figures suffer most from it."
+    add("Settings of the planned recipes: `%s`. train_model has no partial "
+        "aggregation, because PostgreSQL 15 would run its final function, where libsvm "
+        "trains, in the leader only; so in the plain parallel plan the workers only scan "
+        "(and sort) and the leader encodes and trains. With partitionwise aggregation the "
+        "plan is a Parallel Append of one complete aggregate per partition, so each "
+        "partition's training, final function included, runs in one process; more "
+        "partitions than processes balance the load better. The load average in the "
+        "machine table shows how much else ran on the machine; the parallel figures "
+        "suffer most from it."
         % "; ".join(par["recipes"][1]["settings"]))
     add("")
     add("Best: %s, %.2fx. Its plan:" % (par["best"], par["best_speedup"]))
