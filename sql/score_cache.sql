@@ -40,7 +40,7 @@ FROM cache_models WHERE name = 'trained';
 
 -- The two have the same length, and their bytes differ only between the
 -- first 64 and the middle 64, which the cache's hash skips: the hashes
--- are equal, and only the full comparison tells the models apart
+-- are equal, and only the full comparison distinguishes the models
 WITH b AS (
   SELECT login_anomaly.model_send(t.model) AS t, login_anomaly.model_send(h.model) AS h
   FROM cache_models t, cache_models h WHERE t.name = 'trained' AND h.name = 'halved'),

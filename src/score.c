@@ -455,10 +455,10 @@ typedef struct DecodedModel
 /*
  * Bytes hashed at each end and in the middle of a stored form.  Hashing a
  * whole model (1.8 kB median) took about 9% of the time of score(model,
- * features) in the benchmark's join; the sampled bytes hold the model's
- * rho, support vectors and hour counts, which differ between users.
- * Lookups still compare the whole form, so a sampled hash that two forms
- * share costs a longer probe, never a wrong model.
+ * features) in the benchmark's join.  The sampled bytes contain the
+ * model's rho, support vectors and hour counts, which differ between
+ * users.  Lookups still compare the whole form, so a sampled hash that two
+ * forms share costs a longer probe, never a wrong model.
  */
 #define STORED_HASH_SAMPLE 64
 
@@ -536,10 +536,10 @@ table_lookup(ModelTable *table, MemoryContext parent, Datum datum, const StoredF
 		return entry->model;
 
 	/*
-	 * Decode first, so that an invalid model leaves no entry, and into a
-	 * context of its own, so that it leaves no memory either: the session's
-	 * table lives as long as the backend.  The decompressed bytes are the
-	 * caller's, freed with the call.
+	 * Decode first, so that an invalid model leaves no entry.  Decode into a
+	 * context of its own, so that it leaves no memory either, because the
+	 * session's table lives as long as the backend.  The decompressed bytes
+	 * are the caller's and are freed with the call.
 	 */
 	raw = PG_DETOAST_DATUM_PACKED(datum);
 	model_context = AllocSetContextCreate(table->context, "login_anomaly decoded model",

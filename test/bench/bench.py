@@ -90,10 +90,10 @@ def run_sql(conn, sql, args=None):
 def interleaved(conn, queries, reps, also=None):
     """Time each of queries (name -> sql) once per round, for reps rounds.
 
-    Round-robin, so that a noisy moment of the machine falls on every query
-    alike rather than on one query's block of runs; also() runs once per
-    round after the queries (the libsvm floor).  Each query runs once
-    untimed first.  Returns name -> list of seconds.
+    The rounds go round-robin, so that a noisy moment of the machine falls
+    on every query alike rather than on one query's block of runs.  also()
+    runs once per round after the queries (the libsvm floor).  Each query
+    runs once untimed first.  Returns name -> list of seconds.
     """
     for sql in queries.values():
         run_sql(conn, sql)
