@@ -43,18 +43,26 @@ STUB(timestamptz_in)
 STUB(double_to_shortest_decimal_buf)
 STUB(pg_detoast_datum_slice)
 
-/* the per-call model cache of score(model, features) and explain(...) */
+/* the table of decoded models of score(model, features) and explain(...) */
 STUB(hash_create)
 STUB(hash_search)
 STUB(hash_get_num_entries)
 STUB(AllocSetContextCreateInternal)
 STUB(MemoryContextReset)
+STUB(MemoryContextDelete)
 STUB(MemoryContextAllocZero)
+STUB(pg_re_throw)
 STUB(text_to_cstring)
 STUB(inet_in)
 
-/* the memory context the cache would switch to; never used here */
+/*
+ * The memory contexts the table would use, and the error stack that its
+ * PG_TRY block saves and restores; never used here
+ */
 void	   *CurrentMemoryContext = NULL;
+void	   *TopMemoryContext = NULL;
+void	   *PG_exception_stack = NULL;
+void	   *error_context_stack = NULL;
 
 /* the harnesses encode as a UTF-8 database does (PG_UTF8 is 6) */
 int			GetDatabaseEncoding(void);
