@@ -71,7 +71,9 @@ install_tools()
 	done
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "installing ${missing[*]}"
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+		# a fresh machine may have no package lists yet
+		DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 	fi
 }
 
