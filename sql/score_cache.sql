@@ -37,6 +37,8 @@ INSERT INTO cache_models
 SELECT 'halved', jsonb_set(model::text::jsonb, '{support_vectors,0,alpha}',
                            to_jsonb((model::text::jsonb #>> '{support_vectors,0,alpha}')::float8 / 2))::text::login_anomaly.model
 FROM cache_models WHERE name = 'trained';
+SELECT name, pg_column_size(model) = (login_anomaly.model_info(model)).size_bytes AS uncompressed
+FROM cache_models ORDER BY name;
 
 -- The two have the same length, and their bytes differ only between the
 -- first 64 and the middle 64, which the cache's hash skips: the hashes
@@ -88,6 +90,10 @@ FROM cache_toasted c, cache_login, cache_scores s WHERE s.name = 'trained';
 UPDATE cache_toasted SET model = (SELECT model FROM cache_models WHERE name = 'halved');
 SELECT login_anomaly.score(c.model, fv) = s.score AS follows_update
 FROM cache_toasted c, cache_login, cache_scores s WHERE s.name = 'halved';
+-- ... and a model kept out of line was decoded for its query only: the
+-- session's table has the two in-row models decoded earlier in this session
+SELECT count(*) AS models_in_session_table FROM pg_backend_memory_contexts
+WHERE name = 'login_anomaly decoded model';
 
 -- More models than one table keeps (4,096) in one query: the table empties
 -- and starts again, and every score is still its model's.  The variants
@@ -112,7 +118,8 @@ WHERE i <= 10 OR i > 4190;
 -- (STORAGE MAIN), are scored in a new session.  The table's context then
 -- uses about one allocator chunk per model for the stored bytes (2.4 kB
 -- rounded up to 4 kB), under 5,000 bytes.  A decompressed copy would add
--- 4 kB a model, a decoded model more
+-- 4 kB a model, a decoded model more.  The decoded models' own contexts
+-- use exactly as much as those of the same 300 models stored uncompressed
 \c
 CREATE TABLE cache_compressed (i int, model login_anomaly.model);
 ALTER TABLE cache_compressed ALTER COLUMN model SET STORAGE MAIN;
@@ -128,7 +135,19 @@ SELECT (SELECT sum(used_bytes) FROM pg_backend_memory_contexts
         WHERE name = 'login_anomaly decoded models') / 300 < 5000 AS stored_bytes_only,
        (SELECT count(*) FROM pg_backend_memory_contexts
         WHERE name = 'login_anomaly decoded model') AS models_decoded;
+CREATE TABLE cache_decoded_bytes AS
+SELECT sum(used_bytes) AS compressed FROM pg_backend_memory_contexts
+WHERE name = 'login_anomaly decoded model';
+\c
+CREATE TABLE cache_plain (i int, model login_anomaly.model);
+ALTER TABLE cache_plain ALTER COLUMN model SET STORAGE PLAIN;
+INSERT INTO cache_plain SELECT i, model::text::login_anomaly.model FROM cache_compressed;
+SELECT bool_and(pg_column_size(model) = (login_anomaly.model_info(model)).size_bytes) AS uncompressed
+FROM cache_plain;
+SELECT count(login_anomaly.score(model, fv)) FROM cache_plain, cache_login;
+SELECT sum(used_bytes) = (SELECT compressed FROM cache_decoded_bytes) AS same_as_uncompressed
+FROM pg_backend_memory_contexts WHERE name = 'login_anomaly decoded model';
 
 DROP TABLE cache_logins, cache_models, cache_login, cache_scores, cache_toasted,
-  cache_variants, cache_variant_scores, cache_compressed;
+  cache_variants, cache_variant_scores, cache_compressed, cache_decoded_bytes, cache_plain;
 DELETE FROM login_anomaly.models WHERE user_id LIKE 'cache\_%';

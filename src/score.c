@@ -445,7 +445,7 @@ typedef struct StoredForm
 
 typedef struct DecodedModel
 {
-	StoredForm	key;			/* bytes: the entry's own copy */
+	StoredForm	key;			/* its bytes are a copy in the table's context */
 	LaModel    *model;
 } DecodedModel;
 
@@ -455,10 +455,10 @@ typedef struct DecodedModel
 /*
  * Bytes hashed at each end and in the middle of a stored form.  Hashing a
  * whole model (1.8 kB median) took about 9% of the time of score(model,
- * features) in the benchmark's join.  The sampled bytes contain the
- * model's rho, support vectors and hour counts, which differ between
- * users.  Lookups still compare the whole form, so a sampled hash that two
- * forms share costs a longer probe, never a wrong model.
+ * features) in the benchmark's join.  In an uncompressed form the sampled
+ * bytes contain the model's rho, support vectors and hour counts, which
+ * differ between users.  Lookups still compare the whole form, so a sampled
+ * hash that two forms share costs a longer probe, never a wrong model.
  */
 #define STORED_HASH_SAMPLE 64
 
@@ -499,74 +499,85 @@ typedef struct ModelTable
 
 static ModelTable session_models;
 
-/* Return the model stored as datum, decoding and adding it if needed */
+/* Create the table's hash table, emptying its context first if it has one */
+static void
+reset_table(ModelTable *table, MemoryContext parent)
+{
+	HASHCTL		ctl;
+
+	if (table->context == NULL)
+		table->context = AllocSetContextCreate(parent,
+											   "login_anomaly decoded models",
+											   ALLOCSET_DEFAULT_SIZES);
+	else
+		MemoryContextReset(table->context);
+	table->models = NULL;
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(StoredForm);
+	ctl.entrysize = sizeof(DecodedModel);
+	ctl.hash = stored_form_hash;
+	ctl.match = stored_form_match;
+	ctl.hcxt = table->context;
+	table->models = hash_create("login_anomaly decoded models", 256, &ctl,
+								HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
+								HASH_CONTEXT);
+}
+
+/*
+ * Return the model stored as datum from the table, decoding it and adding
+ * it when the table does not have it yet.
+ */
 static const LaModel *
-table_lookup(ModelTable *table, MemoryContext parent, Datum datum, const StoredForm *key)
+lookup_or_decode(ModelTable *table, MemoryContext parent, Datum datum,
+				 const StoredForm *key)
 {
 	DecodedModel *entry;
 	StoredForm	copy;
 	struct varlena *raw;
 	MemoryContext model_context;
 	MemoryContext old;
-	LaModel    *volatile model;
+	LaModel    *model;
 	bool		found;
 
-	if (table->models == NULL || hash_get_num_entries(table->models) >= DECODED_MODELS_MAX)
-	{
-		HASHCTL		ctl;
-
-		if (table->context == NULL)
-			table->context = AllocSetContextCreate(parent, "login_anomaly decoded models",
-												   ALLOCSET_DEFAULT_SIZES);
-		else
-			MemoryContextReset(table->context);
-		table->models = NULL;
-		memset(&ctl, 0, sizeof(ctl));
-		ctl.keysize = sizeof(StoredForm);
-		ctl.entrysize = sizeof(DecodedModel);
-		ctl.hash = stored_form_hash;
-		ctl.match = stored_form_match;
-		ctl.hcxt = table->context;
-		table->models = hash_create("login_anomaly decoded models", 256, &ctl,
-									HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-	}
-
+	if (table->models == NULL)
+		reset_table(table, parent);
 	entry = hash_search(table->models, key, HASH_FIND, NULL);
 	if (entry != NULL)
 		return entry->model;
 
 	/*
-	 * Decode first, so that an invalid model leaves no entry.  Decode into a
-	 * context of its own, so that it leaves no memory either, because the
-	 * session's table lives as long as the backend.  The decompressed bytes
-	 * are the caller's and are freed with the call.
+	 * Decode into a context of the caller's, so that an invalid model
+	 * leaves neither an entry nor memory behind: the context goes with the
+	 * call.  Only a model that decoded moves into the table, which lives as
+	 * long as the backend for models stored in the row.  The decompressed
+	 * bytes stay the caller's.
 	 */
 	raw = PG_DETOAST_DATUM_PACKED(datum);
-	model_context = AllocSetContextCreate(table->context, "login_anomaly decoded model",
+	model_context = AllocSetContextCreate(CurrentMemoryContext,
+										  "login_anomaly decoded model",
 										  ALLOCSET_SMALL_SIZES);
 	old = MemoryContextSwitchTo(model_context);
-	PG_TRY();
-	{
-		model = la_model_decode(raw);
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(old);
-		MemoryContextDelete(model_context);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	model = la_model_decode(raw);
+	MemoryContextSwitchTo(old);
 
-	MemoryContextSwitchTo(table->context);
+	if (hash_get_num_entries(table->models) >= DECODED_MODELS_MAX)
+		reset_table(table, parent);
 	copy.size = key->size;
-	copy.bytes = memcpy(palloc(key->size), key->bytes, key->size);
+	copy.bytes = memcpy(MemoryContextAlloc(table->context, key->size),
+						key->bytes, key->size);
 	entry = hash_search(table->models, &copy, HASH_ENTER, &found);
 	Assert(!found);
 	entry->model = model;
-	MemoryContextSwitchTo(old);
+	MemoryContextSetParent(model_context, table->context);
 	return model;
 }
 
+/*
+ * Return the decoded model of a score(model, features) or explain(model,
+ * features) call.  A model stored in the row comes from the session's
+ * table, one stored out of line from the call site's table (fn_extra, one
+ * query), and an in-memory value is decoded anew.
+ */
 static const LaModel *
 decode_cached(FunctionCallInfo fcinfo, Datum datum)
 {
@@ -581,7 +592,7 @@ decode_cached(FunctionCallInfo fcinfo, Datum datum)
 	if (!VARATT_IS_EXTERNAL(stored))
 	{
 		key.size = VARSIZE_ANY(stored);
-		return table_lookup(&session_models, TopMemoryContext, datum, &key);
+		return lookup_or_decode(&session_models, TopMemoryContext, datum, &key);
 	}
 
 	key.size = VARSIZE_EXTERNAL(stored);
@@ -589,7 +600,7 @@ decode_cached(FunctionCallInfo fcinfo, Datum datum)
 	if (call_site == NULL)
 		call_site = fcinfo->flinfo->fn_extra =
 			MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(ModelTable));
-	return table_lookup(call_site, fcinfo->flinfo->fn_mcxt, datum, &key);
+	return lookup_or_decode(call_site, fcinfo->flinfo->fn_mcxt, datum, &key);
 }
 
 /* score(model, features) */

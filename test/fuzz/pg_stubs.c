@@ -49,20 +49,15 @@ STUB(hash_search)
 STUB(hash_get_num_entries)
 STUB(AllocSetContextCreateInternal)
 STUB(MemoryContextReset)
-STUB(MemoryContextDelete)
+STUB(MemoryContextSetParent)
+STUB(MemoryContextAlloc)
 STUB(MemoryContextAllocZero)
-STUB(pg_re_throw)
 STUB(text_to_cstring)
 STUB(inet_in)
 
-/*
- * The memory contexts the table would use, and the error stack that its
- * PG_TRY block saves and restores; never used here
- */
+/* the memory contexts the table would use; never used here */
 void	   *CurrentMemoryContext = NULL;
 void	   *TopMemoryContext = NULL;
-void	   *PG_exception_stack = NULL;
-void	   *error_context_stack = NULL;
 
 /* the harnesses encode as a UTF-8 database does (PG_UTF8 is 6) */
 int			GetDatabaseEncoding(void);
