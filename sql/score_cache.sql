@@ -1,6 +1,6 @@
 --
 -- score_cache: score(model, features) decodes each model once.  A model
--- kept in the row stays decoded for the session; one kept out of line
+-- kept in the row stays decoded for the session, and one kept out of line
 -- (TOAST) for one query.  Lookups compare whole stored forms, so models that
 -- differ in one support vector never share a decoded model.  User ids here
 -- start with "cache_".

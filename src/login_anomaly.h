@@ -101,9 +101,9 @@ typedef struct LaFieldSummary
 	uint32		singletons;		/* values seen exactly once, kept or not */
 	LaSeenValue *values;		/* most frequent first */
 	uint32	   *hashes;			/* the values' hashes in the same order, for
-								 * a fast search; built by la_model_decode,
-								 * NULL in a model being built or read from
-								 * text */
+								 * a fast search.  la_model_decode builds
+								 * them; a model being trained or read from
+								 * text has NULL */
 } LaFieldSummary;
 
 /* A decoded model; see model.c for the stored format */

@@ -546,11 +546,11 @@ lookup_or_decode(ModelTable *table, MemoryContext parent, Datum datum,
 		return entry->model;
 
 	/*
-	 * Decode into a context of the caller's, so that an invalid model
-	 * leaves neither an entry nor memory behind: the context goes with the
-	 * call.  Only a model that decoded moves into the table, which lives as
-	 * long as the backend for models stored in the row.  The decompressed
-	 * bytes stay the caller's.
+	 * Decode into a child of the caller's context, which goes with the
+	 * call, so that an invalid model leaves neither an entry nor memory
+	 * behind.  Only a model that decoded moves into the table, which lives
+	 * as long as the backend for models stored in the row.  The
+	 * decompressed bytes stay in the caller's context.
 	 */
 	raw = PG_DETOAST_DATUM_PACKED(datum);
 	model_context = AllocSetContextCreate(CurrentMemoryContext,

@@ -242,8 +242,8 @@ def measure_training(conn, cfg, build, work):
 def prepare_floor(conn, cfg, build, work):
     """Export the extension's vectors and check that libsvm finds its models.
 
-    Returns what floor_once() needs; the timings are taken there, one run of
-    libsvm_floor (all users trained, all test logins predicted) at a time.
+    Returns what floor_once() needs.  The timings are taken there, one run
+    of libsvm_floor (all users trained, all test logins predicted) at a time.
     """
     weights = floor_vectors.parse_weights(run_sql(conn, "SHOW login_anomaly.weights")[0][0])
     nu, gamma, max_logins = run_sql(conn, """
@@ -508,15 +508,15 @@ def measure_trigger(conn, cfg, work, pgbench_bin):
     def fresh_start():
         # Each statement starts alike: empty targets, no alerts, and a
         # checkpoint.  After a checkpoint WAL segments are recycled rather
-        # than created; creating one, zero-filled, took about a fifth of a
-        # plain INSERT's time in a profile.  Nor does a variant inherit the
+        # than created, and creating one, zero-filled, took about a fifth of
+        # a plain INSERT's time in a profile.  Nor does a variant inherit the
         # other's dirty buffers.
         run_sql(conn, "TRUNCATE bench.insert_plain, bench.insert_trigger")
         run_sql(conn, "DELETE FROM login_anomaly.alerts")
         run_sql(conn, "CHECKPOINT")
 
-    # Warm-up, not measured: the session's model cache and parsed user agents
-    # then hold what a long-lived application session holds.
+    # Warm-up, not measured, so that the session's model cache and parsed
+    # user agents are as full as in a long-lived application session.
     fresh_start()
     run_sql(conn, "INSERT INTO bench.insert_trigger (%s) SELECT %s FROM bench.bulk_source"
             % (cols, cols))

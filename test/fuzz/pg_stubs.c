@@ -55,7 +55,7 @@ STUB(MemoryContextAllocZero)
 STUB(text_to_cstring)
 STUB(inet_in)
 
-/* the memory contexts the table would use; never used here */
+/* the memory contexts the table would use, never used here */
 void	   *CurrentMemoryContext = NULL;
 void	   *TopMemoryContext = NULL;
 

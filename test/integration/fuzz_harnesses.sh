@@ -12,8 +12,8 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 build=$(mktemp -d "${TMPDIR:-/tmp}/login_anomaly-fuzz-test.XXXXXX")
 trap 'rm -rf "$build"' EXIT
 
-# test/fuzz/run.sh prints PASS/FAIL lines in this file's contract and its
-# own summary last; that summary is dropped so that only the lines count.
+# test/fuzz/run.sh prints PASS/FAIL lines in this file's contract and then
+# its own summary, which is dropped so that only the lines count.
 LA_FUZZ_BUILD=$build LA_FUZZ_RUNS=2000 LA_FUZZ_JOBS=1 \
 	LA_FUZZ_ONLY="fuzz_model fuzz_feature_vector fuzz_encode fuzz_uap fuzz_mailer_message" \
 	bash "$here/../fuzz/run.sh" 10 >"$build/run.log" 2>&1
